@@ -1,0 +1,26 @@
+# v2s — quick start: `make demo` and `make test` (Debian 12, root).
+SHELL := /bin/bash
+PY := .venv/bin/python
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: install demo test lint typecheck bench schemas clean
+
+install:
+	bash tests/lab/install.sh
+
+demo: install
+	$(PY) -m tests.lab.demo
+
+test: install
+	$(PY) -m ruff check vmware2scw providers tests benchmarks
+	$(PY) -m mypy
+	$(PY) -m pytest -q -m "not bench and not live" tests
+
+bench: install
+	$(PY) -m pytest -q -s -m bench benchmarks tests
+
+schemas: install
+	$(PY) -m vmware2scw.cli schema --write schemas
+
+clean:
+	rm -rf .cache .venv .v2s
