@@ -1,0 +1,1 @@
+"""State: what v2s has made, its model and its backends."""
