@@ -1,0 +1,1 @@
+"""The `test` provider: serves every resource type of docs/resources.md from a JSON store."""

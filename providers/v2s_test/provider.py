@@ -1,0 +1,288 @@
+"""The `test` provider: every type of docs/resources.md, a JSON cloud store, fault knobs.
+
+Settings: ``store`` (JSON file shared across processes; absent = in memory), ``vms``
+(inventory), ``fail``/``fail_delete`` (address globs, permanent errors),
+``transient_failures`` ({glob: n} first n applies fail transiently), ``delay`` (seconds
+per apply), ``slow`` ({glob: seconds}), ``progress_steps`` (progress + checkpoints).
+An object already tagged with this lineage + address is adopted, never created twice.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from v2s_test.store import Data, Store, live_objects
+from v2s_test.types import RESOURCE_TYPES, computed_outputs, digest
+from vmware2scw.errors import ProviderError, TransientError
+from vmware2scw.provider import (
+    ApplyContext,
+    ApplyRequest,
+    ApplyResponse,
+    Attrs,
+    ConfigureRequest,
+    ConfigureResponse,
+    DeleteRequest,
+    DeleteResponse,
+    DiskFacts,
+    InventoryRequest,
+    InventoryResponse,
+    PlanRequest,
+    PlanResponse,
+    ReadRequest,
+    ReadResponse,
+    ResourceType,
+    VMFacts,
+)
+
+CHUNK = 64 * 2**20  # bytes reported per progress step
+
+
+class DiskSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    key: int
+    capacity_bytes: int
+    label: str = ""
+    controller: str = "pvscsi"
+
+
+class VMSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+    name: str
+    num_cpus: int = 1
+    memory_mb: int = 1024
+    disks: tuple[DiskSpec, ...] = ()
+    change_version: str = "1"
+
+
+class TestSettings(BaseModel):
+    """Settings of the test provider; unknown keys (e.g. a real provider's) are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    store: str | None = None
+    vms: tuple[VMSpec, ...] = ()
+    fail: tuple[str, ...] = ()
+    fail_delete: tuple[str, ...] = ()
+    transient_failures: dict[str, int] = Field(default_factory=dict)
+    delay: float = 0.0
+    slow: dict[str, float] = Field(default_factory=dict)
+    progress_steps: int = 0
+    password: str | None = None  # accepted (and never echoed) to test secret handling
+
+
+def _matches(address: str, globs: Mapping[str, Any] | tuple[str, ...]) -> str | None:
+    for glob in globs:
+        if fnmatch.fnmatchcase(address, glob):
+            return glob
+    return None
+
+
+class TestProvider:
+    """Serves every resource type generically; see the module docstring for the knobs."""
+
+    name = "test"
+    settings_model: type[BaseModel] | None = TestSettings
+    __test__ = False  # not a pytest class
+
+    def __init__(self) -> None:
+        self.settings = TestSettings()
+        self.lineage = ""
+        self.work_dir = Path()
+        self.store = Store(None)
+        self.calls: list[tuple[str, str]] = []  # (verb, address) of this process
+
+    # --- protocol -------------------------------------------------------------------------
+
+    def resource_types(self) -> Mapping[str, ResourceType]:
+        return RESOURCE_TYPES
+
+    def configure(self, req: ConfigureRequest) -> ConfigureResponse:
+        self.settings = TestSettings.model_validate(req.settings)
+        self.lineage = req.lineage
+        self.work_dir = req.work_dir
+        path = self.settings.store
+        self.store = Store(Path(path).expanduser().absolute() if path else None)
+        return ConfigureResponse()
+
+    def inventory(self, req: InventoryRequest) -> InventoryResponse:
+        self._record("inventory", ",".join(req.patterns))
+        vms = []
+        for spec in self.settings.vms:
+            if req.patterns and not _matches(spec.name, req.patterns):
+                continue
+            vms.append(_facts(spec))
+        return InventoryResponse(vms=tuple(sorted(vms, key=lambda v: v.name)))
+
+    def read(self, req: ReadRequest) -> ReadResponse:
+        self._record("read", f"{len(req.resources)} resources")
+        if self.store.path is None:
+            return ReadResponse(attributes={r.address: dict(r.attributes) for r in req.resources})
+        data = self.store.snapshot()
+        out: dict[str, Attrs | None] = {}
+        for ref in req.resources:
+            objs = live_objects(data, self.lineage, ref.address)
+            out[ref.address] = dict(objs[0]["attributes"]) if objs else None
+        return ReadResponse(attributes=out)
+
+    def plan(self, req: PlanRequest) -> PlanResponse:
+        rtype = self._type(req.type, req.address)
+        unknown = set(req.desired_unknown)
+        replace: list[str] = []
+        if req.prior is not None:
+            for attr in sorted(rtype.force_new):
+                changed = req.prior.get(attr) != req.desired.get(attr)
+                if attr in req.desired and (attr in unknown or changed):
+                    replace.append(attr)
+        planned = dict(req.desired)
+        if req.prior is None or replace:
+            for attr in rtype.computed:
+                planned[attr] = None
+                unknown.add(attr)
+        else:
+            for attr in rtype.computed:
+                planned[attr] = req.prior.get(attr)
+        return PlanResponse(planned=planned, unknown=tuple(sorted(unknown)),
+                            replace_paths=tuple(replace))
+
+    def apply(self, req: ApplyRequest, ctx: ApplyContext) -> ApplyResponse:
+        self._type(req.type, req.address)
+        self._record("apply", req.address)
+        self._inject_failures(req.address)
+        if req.prior is None:
+            with self.store.transaction() as data:
+                found = live_objects(data, self.lineage, req.address)
+                if found:
+                    _log(data, "adopt", req.address)
+                    self.calls.append(("adopt", req.address))
+                    return ApplyResponse(attributes=dict(found[0]["attributes"]))
+        self._work(req, ctx)
+        with self.store.transaction() as data:
+            if req.prior is not None:
+                found = live_objects(data, self.lineage, req.address)
+                if found:
+                    obj = found[0]
+                    attrs = {**obj["attributes"], **_public(req.planned)}
+                    for attr in RESOURCE_TYPES[req.type].computed:
+                        attrs[attr] = obj["attributes"].get(attr)
+                    if req.type == "scw_server":
+                        attrs["state"] = "running" if attrs.get("power_on", True) else "stopped"
+                    obj["attributes"] = attrs
+                    _log(data, "update", req.address)
+                    self.calls.append(("update", req.address))
+                    return ApplyResponse(attributes=attrs)
+            found = live_objects(data, self.lineage, req.address)
+            if found:  # appeared meanwhile: adopt
+                _log(data, "adopt", req.address)
+                return ApplyResponse(attributes=dict(found[0]["attributes"]))
+            generation = sum(1 for o in data["objects"].values() if o["address"] == req.address)
+            seed = f"{self.lineage}/{req.address}/{generation}"
+            attrs = {**_public(req.planned), **computed_outputs(req.type, req.planned, seed)}
+            data["seq"] += 1
+            user_tags = req.planned.get("tags")
+            tags = list(ctx.tags) + ([str(t) for t in user_tags]
+                                     if isinstance(user_tags, list) else [])
+            data["objects"][f"obj-{data['seq']:06d}"] = {
+                "address": req.address, "type": req.type, "tags": tags,
+                "attributes": attrs, "deleted": False, "pid": os.getpid(),
+            }
+            _log(data, "create", req.address)
+            self.calls.append(("create", req.address))
+            return ApplyResponse(attributes=attrs)
+
+    def delete(self, req: DeleteRequest, ctx: ApplyContext) -> DeleteResponse:
+        self._record("delete", req.address)
+        if _matches(req.address, self.settings.fail_delete):
+            raise ProviderError("injected delete failure (settings.fail_delete)",
+                                address=req.address, hint="remove it from fail_delete")
+        with self.store.transaction() as data:
+            for obj in live_objects(data, self.lineage, req.address):
+                obj["deleted"] = True
+            _log(data, "deleted", req.address)
+        return DeleteResponse()
+
+    def close(self) -> None:
+        return None
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _type(self, type_name: str, address: str) -> ResourceType:
+        try:
+            return RESOURCE_TYPES[type_name]
+        except KeyError:
+            raise ProviderError(f"unknown resource type {type_name!r}", address=address,
+                                hint=f"use one of {', '.join(RESOURCE_TYPES)}") from None
+
+    def _record(self, verb: str, address: str) -> None:
+        self.calls.append((verb, address))
+        with self.store.transaction() as data:
+            _log(data, verb, address)
+
+    def _inject_failures(self, address: str) -> None:
+        if _matches(address, self.settings.fail):
+            raise ProviderError("injected failure (settings.fail)", address=address,
+                                hint="remove the address from the test provider's fail list")
+        glob = _matches(address, self.settings.transient_failures)
+        if glob is None:
+            return
+        with self.store.transaction() as data:
+            seen = int(data["counters"].get(address, 0))
+            if seen < self.settings.transient_failures[glob]:
+                data["counters"][address] = seen + 1
+                raise TransientError(f"injected transient failure {seen + 1}", address=address)
+
+    def _work(self, req: ApplyRequest, ctx: ApplyContext) -> None:
+        """Pretend to work: wait, report progress, save checkpoints, honour cancellation."""
+        glob = _matches(req.address, self.settings.slow)
+        seconds = self.settings.delay + (self.settings.slow[glob] if glob else 0.0)
+        steps = self.settings.progress_steps
+        start = int((req.checkpoint or {}).get("step", 0))
+        if steps <= 0:
+            if seconds > 0 and ctx.cancelled.wait(seconds):
+                raise ProviderError("cancelled", address=req.address)
+            return
+        for step in range(start, steps):
+            if seconds > 0 and ctx.cancelled.wait(seconds / steps):
+                raise ProviderError("cancelled; resumes from the checkpoint",
+                                    address=req.address)
+            ctx.progress("copy", done=(step + 1) * CHUNK, total=steps * CHUNK)
+            ctx.checkpoint({"step": step + 1})
+
+
+def _public(attrs: Attrs) -> Attrs:
+    sensitive = next(iter(RESOURCE_TYPES.values())).sensitive
+    return {k: v for k, v in attrs.items() if k not in sensitive}
+
+
+def _log(data: Data, verb: str, address: str) -> None:
+    data["calls"].append({"op": verb, "address": address, "pid": os.getpid()})
+
+
+def _facts(spec: VMSpec) -> VMFacts:
+    extra: dict[str, Any] = dict(spec.model_extra or {})
+    disks = tuple(
+        DiskFacts(
+            key=d.key,
+            label=d.label or f"Hard disk {i + 1}",
+            capacity_bytes=d.capacity_bytes,
+            file=f"[datastore1] {spec.name}/{spec.name}{'_' + str(i) if i else ''}.vmdk",
+            datastore="datastore1",
+            controller=d.controller,
+        )
+        for i, d in enumerate(spec.disks)
+    )
+    return VMFacts(
+        name=spec.name,
+        instance_uuid=extra.pop("instance_uuid", f"uuid-{spec.name}"),
+        moref=extra.pop("moref", f"vm-{digest(spec.name)[:6]}"),
+        num_cpus=spec.num_cpus,
+        memory_mb=spec.memory_mb,
+        disks=disks,
+        change_version=spec.change_version,
+        datastores=("datastore1",),
+        **extra,
+    )

@@ -1,0 +1,121 @@
+"""Resource types of docs/resources.md as the test provider declares them."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from vmware2scw.provider import ResourceType
+
+SENSITIVE = frozenset({"secret"})  # an input the engine must never persist (tests use it)
+
+_SPECS: dict[str, dict[str, Any]] = {
+    "vmware_snapshot": {
+        "transient": True,
+        "kind": "api",
+        "force_new": {"vm", "vm_uuid", "name", "quiesce"},
+        "computed": {"snapshot_moref", "vm_moref", "prior_power_state", "created_at"},
+    },
+    "disk_export": {
+        "transient": True,
+        "kind": "export",
+        "force_new": {"vm", "disk_key", "disk_index", "disk_file", "datastore",
+                      "capacity_bytes", "snapshot"},
+        "computed": {"path", "size", "sha256", "allocated_bytes"},
+    },
+    "qcow2_artifact": {
+        "transient": True,
+        "kind": "convert",
+        "force_new": {"vm", "disk_index", "disks", "disk_sha256", "guest_family", "firmware",
+                      "network", "compress", "verify_boot"},
+        "computed": {"path", "size", "virtual_size", "sha256", "format", "changes"},
+    },
+    "s3_object": {
+        "transient": True,
+        "kind": "upload",
+        "force_new": {"source_path", "source_sha256", "bucket", "key", "region"},
+        "computed": {"etag", "size", "sha256", "upload_id"},
+    },
+    "scw_snapshot": {
+        "kind": "api",
+        "force_new": {"zone", "bucket", "key", "size_bytes"},
+        "computed": {"id", "status", "size"},
+    },
+    "scw_image": {
+        "kind": "api",
+        "force_new": {"zone", "arch", "root_snapshot_id", "extra_snapshot_ids"},
+        "computed": {"id", "state"},
+    },
+    "scw_server": {
+        "kind": "api",
+        "force_new": {"zone", "image_id", "security_group", "public_ip", "private_networks"},
+        "computed": {"id", "state", "public_ip_address", "private_ips", "volume_ids",
+                     "monthly_price"},
+    },
+}
+
+RESOURCE_TYPES: dict[str, ResourceType] = {
+    name: ResourceType(
+        name=name,
+        transient=spec.get("transient", False),
+        kind=spec["kind"],
+        force_new=frozenset(spec["force_new"]),
+        computed=frozenset(spec["computed"]),
+        sensitive=SENSITIVE,
+    )
+    for name, spec in _SPECS.items()
+}
+
+
+def digest(*parts: object) -> str:
+    """A stable hex digest of the parts."""
+    return hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
+
+
+def computed_outputs(type_name: str, planned: dict[str, Any], seed: str) -> dict[str, Any]:
+    """Deterministic computed attributes of a created object (`seed` names the object)."""
+    h = digest(seed)
+    uid = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+    size = int(planned.get("capacity_bytes") or planned.get("size_bytes") or 10 * 2**30)
+    by_type: dict[str, dict[str, Any]] = {
+        "vmware_snapshot": {
+            "snapshot_moref": f"snapshot-{h[:6]}",
+            "vm_moref": f"vm-{digest(planned.get('vm'))[:6]}",
+            "prior_power_state": "poweredOn",
+            "created_at": "2026-01-01T00:00:00Z",
+        },
+        "disk_export": {
+            "path": f"/exports/{h[:16]}.raw",
+            "size": size,
+            "sha256": digest("disk", seed),
+            "allocated_bytes": size // 2,
+        },
+        "qcow2_artifact": {
+            "path": f"/artifacts/{h[:16]}.qcow2",
+            "size": 2**30,
+            "virtual_size": 10 * 2**30,
+            "sha256": digest("qcow2", seed),
+            "format": "qcow2",
+            "changes": ["test: nothing changed"],
+        },
+        "s3_object": {
+            "etag": f'"{h[:32]}-3"',
+            "size": 2**30,
+            "sha256": planned.get("source_sha256") or digest("object", seed),
+            "upload_id": f"upload-{h[:12]}",
+        },
+        "scw_snapshot": {"id": uid, "status": "available", "size": size},
+        "scw_image": {"id": uid, "state": "available"},
+        "scw_server": {
+            "id": uid,
+            "state": "running" if planned.get("power_on", True) else "stopped",
+            "public_ip_address": f"51.15.{int(h[:2], 16)}.{int(h[2:4], 16)}",
+            "private_ips": [],
+            "volume_ids": [uid],
+            "monthly_price": 42.0,
+        },
+    }
+    out = dict(by_type.get(type_name, {}))
+    for name in RESOURCE_TYPES[type_name].computed if type_name in RESOURCE_TYPES else ():
+        out.setdefault(name, f"{name}-{h[:12]}")
+    return out
