@@ -1,0 +1,48 @@
+"""The lab's vcsim fixture: starts fast, serves TLS with its own certificate, leaves nothing."""
+
+from __future__ import annotations
+
+import os
+import ssl
+import time
+
+import pytest
+import requests
+
+from tests.lab.vcsim import Vcsim
+
+pytestmark = pytest.mark.lab
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_starts_fast_verifies_tls_and_leaves_nothing() -> None:
+    started = time.monotonic()
+    with Vcsim() as vc:
+        elapsed = time.monotonic() - started
+        pid, work, ds = vc.pid, vc.work_dir, vc.datastore_dir()
+        assert ds.is_dir() and ds.is_relative_to(work)
+        # our certificate verifies against the file the fixture hands out
+        ctx = ssl.create_default_context(cafile=str(vc.cert_file))
+        assert ctx.check_hostname
+        with requests.Session() as s:
+            s.trust_env = False
+            r = s.get(f"https://{vc.host}/about", verify=str(vc.cert_file), timeout=5)
+            assert r.status_code == 200
+            with pytest.raises(requests.exceptions.SSLError):
+                s.get(f"https://{vc.host}/about", verify=True, timeout=5)
+    print(f"vcsim start: {elapsed:.2f} s")
+    assert elapsed < 10
+    assert not _alive(pid)
+    assert not work.exists()
+
+
+def test_patch_rejects_unknown_vm() -> None:
+    with Vcsim() as vc, pytest.raises(Exception, match="no such vm"):
+        vc.patch("vm-does-not-exist", "encrypt")
