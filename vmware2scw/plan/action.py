@@ -63,6 +63,7 @@ class Reason(StrEnum):
     NEEDED_BY = "needed-by"  # transient chain planned again for a dependent
     TOMBSTONE = "tombstone"  # transient already used and cleaned up; outputs kept
     DRIFT = "drift"  # refresh found attributes changed outside v2s
+    CLEANUP = "cleanup"  # transient no longer needed: delete it, keep a tombstone
 
     @property
     def text(self) -> str:
@@ -85,4 +86,5 @@ _TEXT = {
     Reason.NEEDED_BY: "needed by a dependent that must be created",
     Reason.TOMBSTONE: "transient, already used (tombstone)",
     Reason.DRIFT: "changed outside v2s",
+    Reason.CLEANUP: "transient no longer needed; a tombstone keeps its outputs",
 }

@@ -1,0 +1,60 @@
+"""Refresh: read every recorded object back from its provider, one batched call each.
+
+The only I/O of planning. Tombstones are not read (their objects were deleted on
+purpose); an object a provider reports gone is dropped from the refreshed state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from vmware2scw.diagnostics import Diagnostic, error, warning
+from vmware2scw.errors import ProviderError
+from vmware2scw.provider import Provider, ReadRequest, ResourceRef
+from vmware2scw.state.model import ResourceState, State, Status
+
+
+def refresh(state: State, providers: Mapping[str, Provider]) -> tuple[State, list[Diagnostic]]:
+    """The state with attributes as providers read them now (serial unchanged)."""
+    diags: list[Diagnostic] = []
+    groups: dict[str, list[ResourceState]] = {}
+    for rs in state.resources.values():
+        if rs.status is not Status.TRANSIENT_DONE:
+            groups.setdefault(rs.provider, []).append(rs)
+    resources = dict(state.resources)
+    for name in sorted(groups):
+        records = sorted(groups[name], key=lambda r: r.address)
+        provider = providers.get(name)
+        if provider is None:
+            diags.append(warning(
+                f"provider {name!r} is not configured: {len(records)} resources not refreshed",
+                f"add `{name}` under `providers:` so v2s can read and manage them",
+            ))
+            continue
+        types = provider.resource_types()
+        refs = tuple(ResourceRef(address=r.address, type=r.type, attributes=r.attributes)
+                     for r in records)
+        try:
+            resp = provider.read(ReadRequest(resources=refs))
+        except ProviderError as exc:
+            diags.append(error(
+                f"refresh through provider {name!r} failed: {exc.message}",
+                exc.hint or "check the provider's settings and connectivity, or plan with "
+                "-refresh=false to use the recorded state",
+                address=exc.address,
+            ))
+            continue
+        diags.extend(resp.diagnostics)
+        for rs in records:
+            if rs.address not in resp.attributes:
+                continue  # the provider cannot tell: keep what was recorded
+            attrs = resp.attributes[rs.address]
+            if attrs is None:
+                del resources[rs.address]
+                continue
+            rtype = types.get(rs.type)
+            hidden = rtype.sensitive if rtype is not None else frozenset()
+            clean = {k: v for k, v in attrs.items() if k not in hidden}
+            if clean != rs.attributes:
+                resources[rs.address] = rs.model_copy(update={"attributes": clean})
+    return state.model_copy(update={"resources": resources}), diags
