@@ -77,7 +77,7 @@ class TestSettings(BaseModel):
 
 def _matches(address: str, globs: Mapping[str, Any] | tuple[str, ...]) -> str | None:
     for glob in globs:
-        if fnmatch.fnmatchcase(address, glob):
+        if address == glob or fnmatch.fnmatchcase(address, glob):
             return glob
     return None
 
@@ -231,9 +231,11 @@ class TestProvider:
             return
         with self.store.transaction() as data:
             seen = int(data["counters"].get(address, 0))
-            if seen < self.settings.transient_failures[glob]:
+            fail = seen < self.settings.transient_failures[glob]
+            if fail:
                 data["counters"][address] = seen + 1
-                raise TransientError(f"injected transient failure {seen + 1}", address=address)
+        if fail:
+            raise TransientError(f"injected transient failure {seen + 1}", address=address)
 
     def _work(self, req: ApplyRequest, ctx: ApplyContext) -> None:
         """Pretend to work: wait, report progress, save checkpoints, honour cancellation."""

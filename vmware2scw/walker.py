@@ -1,0 +1,580 @@
+"""The walker: applies a plan over its dependency graph in parallel (DESIGN §7).
+
+Invariants: a node starts only when its dependencies succeeded; at most ``parallelism``
+nodes (and ``limits[kind]`` per kind) run at once; state is persisted at every transition
+(tainted before a create, checkpoints at once, created / deleted / tombstone after); a
+failure skips its dependents and nothing else; problems become diagnostics, never raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import queue
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vmware2scw.config.interpolate import TemplateError, get_attribute, resolve
+from vmware2scw.desired import Desired
+from vmware2scw.diagnostics import Diagnostic, error, warning
+from vmware2scw.errors import TransientError, V2SError
+from vmware2scw.plan.action import Action
+from vmware2scw.plan.model import Plan, ResourceChange
+from vmware2scw.progress import Event, EventKind, Sink, null_sink
+from vmware2scw.provider import (
+    ApplyRequest,
+    Attrs,
+    DeleteRequest,
+    Provider,
+    ResourceType,
+    lineage_tags,
+)
+from vmware2scw.state.model import ResourceState, State, Status
+from vmware2scw.values import UNKNOWN
+from vmware2scw.workdir import resource_dir
+
+APPLY, DELETE, CLEANUP = "apply", "delete", "cleanup"
+_OP_ORDER = {DELETE: 0, APPLY: 1, CLEANUP: 2}
+
+
+class StateSink(Protocol):
+    """What the walker needs from a state manager: the current state and a persister."""
+
+    @property
+    def state(self) -> State: ...
+
+    def persist(self, state: State) -> None: ...
+
+
+class WalkOptions(BaseModel):
+    """How to walk: concurrency, retries, events, and where secrets come from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    parallelism: int = Field(default=10, ge=1)
+    limits: dict[str, int] = Field(default_factory=dict)  # per ResourceType.kind
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_base: float = 1.0  # seconds; doubles per attempt, with jitter
+    backoff_cap: float = 30.0
+    work_dir: Path = Path(".v2s")
+    desired: Desired | None = None  # sensitive attribute values are taken from here
+    on_event: Sink = null_sink
+    handle_sigint: bool = True  # install the two-stage Ctrl-C handler (main thread only)
+
+
+class Outcome(BaseModel):
+    """What happened to one node of the walk (for the run report)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    address: str
+    operation: str  # apply | delete | cleanup
+    action: str
+    status: str  # ok | failed | skipped | not-started | cancelled
+    seconds: float = 0.0
+    attempts: int = 0
+    bytes: int = 0
+    message: str = ""
+
+
+class WalkResult(BaseModel):
+    """Per-node outcomes, diagnostics and how the walk ended."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    outcomes: tuple[Outcome, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    interrupted: bool = False
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every node succeeded and nothing was interrupted."""
+        return not self.interrupted and all(o.status == "ok" for o in self.outcomes)
+
+    def count(self, status: str) -> int:
+        """Number of nodes with that status."""
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+@dataclass(eq=False)
+class _Node:
+    key: str
+    op: str
+    change: ResourceChange
+    kind: str
+    deps: set[str] = field(default_factory=set)
+    dependents: set[str] = field(default_factory=set)
+    status: str = "pending"
+    started: float = 0.0
+    seconds: float = 0.0
+    attempts: int = 0
+    bytes: int = 0
+    message: str = ""
+
+    def sort_key(self) -> tuple[int, str, int]:
+        return (self.change.priority, self.change.address, _OP_ORDER[self.op])
+
+
+class _Context:
+    """The ApplyContext given to a provider for one node."""
+
+    def __init__(self, walk: _Walk, node: _Node, work_dir: Path) -> None:
+        self._walk = walk
+        self._node = node
+        self.address = node.change.address
+        self.lineage = walk.lineage
+        self.work_dir = work_dir
+        self.cancelled = walk.cancelled
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return lineage_tags(self.lineage, self.address)
+
+    def progress(
+        self, phase: str, done: int | None = None, total: int | None = None, message: str = ""
+    ) -> None:
+        if done is not None and total is not None:
+            self._node.bytes = max(self._node.bytes, done)
+        self._walk.emit(EventKind.PROGRESS, self._node, phase=phase, done=done, total=total,
+                        message=message)
+
+    def checkpoint(self, data: Attrs) -> None:
+        self._walk.save_checkpoint(self.address, dict(data))
+
+
+def walk(
+    plan: Plan,
+    state_manager: StateSink,
+    providers: Mapping[str, Provider],
+    options: WalkOptions | None = None,
+) -> WalkResult:
+    """Apply ``plan``: create, update, replace, delete and clean up transients, in parallel."""
+    return _Walk(plan, state_manager, providers, options or WalkOptions()).run()
+
+
+class _Walk:
+    def __init__(
+        self,
+        plan: Plan,
+        sm: StateSink,
+        providers: Mapping[str, Provider],
+        options: WalkOptions,
+    ) -> None:
+        self.plan = plan
+        self.sm = sm
+        self.providers = providers
+        self.opt = options
+        self.lineage = sm.state.lineage
+        self.cancelled = threading.Event()
+        self.stopping = threading.Event()
+        self.diags: list[Diagnostic] = []
+        self._lock = threading.RLock()
+        self._done: queue.Queue[tuple[str, str, str]] = queue.Queue()
+        self.nodes: dict[str, _Node] = {}
+        self.old: dict[str, ResourceState] = {}
+
+    # --- public --------------------------------------------------------------------------
+
+    def run(self) -> WalkResult:
+        began = time.monotonic()
+        if self.plan.refresh_only:
+            self._apply_drift()
+            return WalkResult(diagnostics=tuple(self.diags), seconds=time.monotonic() - began)
+        self._build()
+        if self._refuse_prevent_destroy():
+            return WalkResult(diagnostics=tuple(self.diags))
+        restore = self._install_sigint()
+        try:
+            self._loop()
+        finally:
+            if restore is not None:
+                signal.signal(signal.SIGINT, restore)
+        outcomes = tuple(
+            Outcome(address=n.change.address, operation=n.op, action=n.change.action.value,
+                    status=n.status if n.status != "pending" else "not-started",
+                    seconds=round(n.seconds, 3), attempts=n.attempts, bytes=n.bytes,
+                    message=n.message)
+            for n in sorted(self.nodes.values(), key=_Node.sort_key)
+        )
+        return WalkResult(outcomes=outcomes, diagnostics=tuple(self.diags),
+                          interrupted=self.stopping.is_set(), cancelled=self.cancelled.is_set(),
+                          seconds=round(time.monotonic() - began, 3))
+
+    def interrupt(self) -> None:
+        """First call: stop scheduling; second: cancel in-flight work."""
+        if self.stopping.is_set():
+            self.cancelled.set()
+            self._message("second interrupt: cancelling in-flight work (state is saved)")
+        else:
+            self.stopping.set()
+            self._message("interrupt: no new work starts; waiting for running work "
+                          "(press Ctrl-C again to cancel it)")
+
+    # --- graph ---------------------------------------------------------------------------
+
+    def _rtype(self, change: ResourceChange) -> ResourceType | None:
+        prov = self.providers.get(change.provider)
+        return prov.resource_types().get(change.type) if prov is not None else None
+
+    def _build(self) -> None:
+        changes = {c.address: c for c in self.plan.changes}
+        self.old = {a: r for a, r in self.sm.state.resources.items() if a in changes}
+        dependents: dict[str, set[str]] = {a: set() for a in changes}
+        for c in changes.values():
+            for dep in c.depends_on:
+                dependents.setdefault(dep, set()).add(c.address)
+        for c in changes.values():
+            rtype = self._rtype(c)
+            kind = rtype.kind if rtype else "api"
+            if c.action is Action.NOOP:
+                continue
+            if c.action.creates or c.action is Action.UPDATE:
+                self._add(_Node(f"{APPLY}:{c.address}", APPLY, c, kind))
+            if c.action.deletes:
+                self._add(_Node(f"{DELETE}:{c.address}", DELETE, c, kind))
+        for c in changes.values():
+            if c.transient and c.action is not Action.DELETE and self._needs_cleanup(c):
+                users = {u for u in dependents.get(c.address, set())
+                         if u in changes and changes[u].action is not Action.DELETE}
+                if users:
+                    rtype = self._rtype(c)
+                    self._add(_Node(f"{CLEANUP}:{c.address}", CLEANUP, c,
+                                    rtype.kind if rtype else "api"))
+        for node in self.nodes.values():
+            c = node.change
+            if node.op == APPLY:
+                for dep in c.depends_on:
+                    self._edge(f"{APPLY}:{dep}", node)
+                if c.action is Action.DELETE_THEN_CREATE:
+                    self._edge(f"{DELETE}:{c.address}", node)
+                    for user in dependents.get(c.address, ()):  # dependents let go first
+                        self._edge(f"{DELETE}:{user}", node)
+            elif node.op == DELETE:
+                for user in dependents.get(c.address, ()):
+                    self._edge(f"{DELETE}:{user}", node)
+                    if c.action is Action.CREATE_THEN_DELETE:
+                        self._edge(f"{APPLY}:{user}", node)
+                if c.action is Action.CREATE_THEN_DELETE:
+                    self._edge(f"{APPLY}:{c.address}", node)
+            else:  # cleanup: every dependent exists first
+                self._edge(f"{APPLY}:{c.address}", node)
+                for user in dependents.get(c.address, ()):
+                    self._edge(f"{APPLY}:{user}", node)
+                    self._edge(f"{CLEANUP}:{user}", node)
+        _break_cycles(self.nodes)
+
+    def _needs_cleanup(self, c: ResourceChange) -> bool:
+        rec = self.sm.state.resources.get(c.address)
+        return c.action.creates or c.action is Action.UPDATE or (
+            rec is not None and rec.status is not Status.TRANSIENT_DONE)
+
+    def _add(self, node: _Node) -> None:
+        self.nodes[node.key] = node
+
+    def _edge(self, dep_key: str, node: _Node) -> None:
+        dep = self.nodes.get(dep_key)
+        if dep is not None and dep is not node:
+            node.deps.add(dep_key)
+            dep.dependents.add(node.key)
+
+    def _refuse_prevent_destroy(self) -> bool:
+        refused = [n.change.address for n in self.nodes.values()
+                   if n.op == DELETE and n.change.prevent_destroy]
+        for address in sorted(refused):
+            self.diags.append(error(
+                "refusing to destroy a resource with prevent_destroy",
+                "remove prevent_destroy from its migration, or leave it out with -target",
+                address=address))
+        return bool(refused)
+
+    # --- scheduling ----------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        ready: list[tuple[tuple[int, str, int], str]] = []
+        waiting: dict[str, int] = {k: len(n.deps) for k, n in self.nodes.items()}
+        for key, count in waiting.items():
+            if count == 0:
+                heapq.heappush(ready, (self.nodes[key].sort_key(), key))
+        running: dict[str, str] = {}  # key -> kind
+        per_kind: dict[str, int] = {}
+        with ThreadPoolExecutor(max_workers=self.opt.parallelism,
+                                thread_name_prefix="v2s-walk") as pool:
+            while True:
+                if not self.stopping.is_set():
+                    held: list[tuple[tuple[int, str, int], str]] = []
+                    while ready and len(running) < self.opt.parallelism:
+                        item = heapq.heappop(ready)
+                        node = self.nodes[item[1]]
+                        limit = self.opt.limits.get(node.kind)
+                        if limit is not None and per_kind.get(node.kind, 0) >= max(1, limit):
+                            held.append(item)
+                            continue
+                        running[node.key] = node.kind
+                        per_kind[node.kind] = per_kind.get(node.kind, 0) + 1
+                        node.status = "running"
+                        node.started = time.monotonic()
+                        pool.submit(self._run_node, node)
+                    for item in held:
+                        heapq.heappush(ready, item)
+                if not running:
+                    break
+                try:
+                    key, status, message = self._done.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                node = self.nodes[key]
+                running.pop(key, None)
+                per_kind[node.kind] -= 1
+                node.status, node.message = status, message
+                node.seconds = time.monotonic() - node.started
+                if status == "ok":
+                    for dkey in node.dependents:
+                        waiting[dkey] -= 1
+                        if waiting[dkey] == 0 and self.nodes[dkey].status == "pending":
+                            heapq.heappush(ready, (self.nodes[dkey].sort_key(), dkey))
+                else:
+                    self._skip_dependents(node)
+
+    def _skip_dependents(self, failed: _Node) -> None:
+        stack = list(failed.dependents)
+        while stack:
+            node = self.nodes[stack.pop()]
+            if node.status != "pending":
+                continue
+            node.status = "skipped"
+            node.message = f"skipped: {failed.change.address} ({failed.op}) did not succeed"
+            self.emit(EventKind.SKIPPED, node, message=node.message)
+            stack.extend(node.dependents)
+
+    def _run_node(self, node: _Node) -> None:
+        status, message = "failed", ""
+        try:
+            status, message = self._attempts(node)
+        except BaseException as exc:  # a bug must not hang the walk
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self._diag(error(message, "this is a bug in v2s; state has been saved",
+                             address=node.change.address))
+        finally:
+            self._done.put((node.key, status, message))
+
+    def _attempts(self, node: _Node) -> tuple[str, str]:
+        self.emit(EventKind.START, node)
+        delay = self.opt.backoff_base
+        while True:
+            node.attempts += 1
+            try:
+                self._execute(node)
+            except TransientError as exc:
+                if node.attempts >= self.opt.max_attempts or self.cancelled.is_set():
+                    return self._failed(node, exc, f"gave up after {node.attempts} attempts")
+                wait = min(self.opt.backoff_cap, delay) * random.uniform(0.5, 1.0)
+                delay *= 2
+                self.emit(EventKind.RETRY, node, message=f"{exc.message}; retry in {wait:.1f}s")
+                if self.cancelled.wait(wait):
+                    return self._failed(node, exc, "cancelled while waiting to retry")
+                continue
+            except V2SError as exc:
+                return self._failed(node, exc, "")
+            except Exception as exc:
+                return self._failed(node, exc, "unexpected provider error")
+            self.emit(EventKind.DONE, node)
+            return "ok", ""
+
+    def _failed(self, node: _Node, exc: BaseException, note: str) -> tuple[str, str]:
+        text = exc.message if isinstance(exc, V2SError) else f"{type(exc).__name__}: {exc}"
+        hint = exc.hint if isinstance(exc, V2SError) and exc.hint else ""
+        detail = "; ".join(p for p in (note, hint) if p)
+        status = "cancelled" if self.cancelled.is_set() else "failed"
+        self._diag(error(f"{node.op} failed: {text}", detail, address=node.change.address))
+        self.emit(EventKind.FAILED, node, message=text)
+        return status, text
+
+    # --- operations ----------------------------------------------------------------------
+
+    def _provider(self, change: ResourceChange) -> Provider:
+        prov = self.providers.get(change.provider)
+        if prov is None:
+            raise V2SError(f"provider {change.provider!r} is not configured",
+                           address=change.address, hint="add it under `providers:`")
+        return prov
+
+    def _execute(self, node: _Node) -> None:
+        c = node.change
+        prov = self._provider(c)
+        rtype = prov.resource_types().get(c.type) or ResourceType(name=c.type)
+        ctx = _Context(self, node, resource_dir(self.opt.work_dir, c.address))
+        if node.op == APPLY:
+            self._apply(node, prov, rtype, ctx)
+        else:
+            self._delete(node, prov, ctx, cleanup=node.op == CLEANUP)
+
+    def _apply(self, node: _Node, prov: Provider, rtype: ResourceType, ctx: _Context) -> None:
+        c = node.change
+        planned = self._planned(c, rtype)
+        rec = self.sm.state.resources.get(c.address)
+        is_update = c.action is Action.UPDATE and rec is not None and (
+            rec.status is Status.CREATED)
+        checkpoint = rec.checkpoint if rec is not None and not is_update else None
+        if not is_update:
+            self._put(ResourceState(
+                address=c.address, type=c.type, provider=c.provider,
+                attributes=_public(planned, rtype), dependencies=tuple(sorted(c.depends_on)),
+                status=Status.TAINTED, checkpoint=checkpoint, migration=c.migration,
+                transient=c.transient, prevent_destroy=c.prevent_destroy))
+        prior = rec.attributes if is_update and rec is not None else None
+        resp = prov.apply(ApplyRequest(address=c.address, type=c.type, prior=prior,
+                                       planned=planned, checkpoint=checkpoint), ctx)
+        self.diags.extend(resp.diagnostics)
+        self._put(ResourceState(
+            address=c.address, type=c.type, provider=c.provider,
+            attributes=_public(resp.attributes, rtype), dependencies=tuple(sorted(c.depends_on)),
+            status=Status.CREATED, migration=c.migration, transient=c.transient,
+            prevent_destroy=c.prevent_destroy))
+
+    def _planned(self, c: ResourceChange, rtype: ResourceType) -> Attrs:
+        unknown_top = {_top(p) for p in c.after_unknown}
+        base = {k: v for k, v in (c.after or {}).items() if k not in unknown_top}
+        config = c.config if c.config is not None else {}
+        state = self.sm.state
+
+        def lookup(address: str, attr: str) -> Any:
+            rec = state.resources.get(address)
+            if rec is None or rec.status is Status.TAINTED:
+                return UNKNOWN
+            try:
+                return get_attribute(rec.attributes, attr)
+            except KeyError:
+                return UNKNOWN
+
+        try:
+            resolved, unknown = resolve(config, lookup)
+        except TemplateError as exc:
+            raise V2SError(f"cannot resolve a reference: {exc.message}", address=c.address,
+                           hint="run `v2s validate`") from None
+        if unknown:
+            raise V2SError(f"values still unknown at apply time: {', '.join(sorted(unknown))}",
+                           address=c.address, hint="a resource it references failed or is "
+                           "missing from state; run `v2s plan` again")
+        planned = {**base, **resolved}
+        desired = self.opt.desired.resources.get(c.address) if self.opt.desired else None
+        for name in rtype.sensitive:
+            if desired is not None and name in desired.attributes:
+                value, _ = resolve(desired.attributes[name], lookup)
+                planned[name] = value
+        return planned
+
+    def _delete(self, node: _Node, prov: Provider, ctx: _Context, *, cleanup: bool) -> None:
+        c = node.change
+        replaced_later = node.op == DELETE and c.action is Action.CREATE_THEN_DELETE
+        rec = self.old.get(c.address) if replaced_later else self.sm.state.resources.get(
+            c.address)
+        if rec is None:
+            return  # already gone from state (an earlier run finished it)
+        if rec.status is not Status.TRANSIENT_DONE:
+            resp = prov.delete(DeleteRequest(address=c.address, type=rec.type,
+                                             prior=rec.attributes, checkpoint=rec.checkpoint),
+                               ctx)
+            self.diags.extend(resp.diagnostics)
+        if cleanup:
+            self._put(rec.model_copy(update={"status": Status.TRANSIENT_DONE,
+                                             "checkpoint": None}))
+        elif not replaced_later:
+            with self._lock:
+                self.sm.persist(self.sm.state.without(c.address))
+
+    # --- state ---------------------------------------------------------------------------
+
+    def _put(self, rs: ResourceState) -> None:
+        with self._lock:
+            self.sm.persist(self.sm.state.with_resource(rs))
+
+    def save_checkpoint(self, address: str, data: Attrs) -> None:
+        with self._lock:
+            rec = self.sm.state.resources.get(address)
+            if rec is not None:
+                self.sm.persist(self.sm.state.with_resource(
+                    rec.model_copy(update={"checkpoint": data})))
+
+    def _apply_drift(self) -> None:
+        with self._lock:
+            state = self.sm.state
+            for d in self.plan.drift:
+                rec = state.resources.get(d.address)
+                if rec is None:
+                    continue
+                if d.after is None:
+                    state = state.without(d.address)
+                else:
+                    state = state.with_resource(rec.model_copy(update={"attributes": d.after}))
+            self.sm.persist(state)
+
+    # --- events --------------------------------------------------------------------------
+
+    def emit(self, kind: EventKind, node: _Node, **kw: Any) -> None:
+        try:
+            self.opt.on_event(Event(kind=kind, address=node.change.address, operation=node.op,
+                                    time=time.monotonic(), **kw))
+        except Exception as exc:  # a renderer must not break the walk
+            self._diag(warning(f"progress display failed: {exc}"))
+
+    def _message(self, text: str) -> None:
+        with contextlib.suppress(Exception):  # display problems never stop a run
+            self.opt.on_event(Event(kind=EventKind.MESSAGE, message=text, time=time.monotonic()))
+
+    def _diag(self, d: Diagnostic) -> None:
+        with self._lock:
+            self.diags.append(d)
+
+    def _install_sigint(self) -> Callable[..., Any] | int | None:
+        if not self.opt.handle_sigint or threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.interrupt()
+
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, handler)
+        return previous if previous is not None else signal.SIG_DFL
+
+
+def _top(path: str) -> str:
+    for i, ch in enumerate(path):
+        if ch in ".[":
+            return path[:i]
+    return path
+
+
+def _public(attrs: Attrs, rtype: ResourceType) -> Attrs:
+    return {k: v for k, v in attrs.items() if k not in rtype.sensitive}
+
+
+def _break_cycles(nodes: dict[str, _Node]) -> None:
+    """Drop edges that would deadlock (a plan bug); Kahn's algorithm finds them."""
+    indeg = {k: len(n.deps) for k, n in nodes.items()}
+    todo = [k for k, d in indeg.items() if d == 0]
+    seen = 0
+    while todo:
+        key = todo.pop()
+        seen += 1
+        for user in nodes[key].dependents:
+            indeg[user] -= 1
+            if indeg[user] == 0:
+                todo.append(user)
+    if seen == len(nodes):
+        return
+    for key, d in indeg.items():
+        if d > 0:
+            for dep in list(nodes[key].deps):
+                if indeg.get(dep, 0) > 0:
+                    nodes[key].deps.discard(dep)
+                    nodes[dep].dependents.discard(key)
+    _break_cycles(nodes)
