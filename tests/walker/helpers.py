@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from v2s_test.provider import TestProvider
+
 from vmware2scw.plan.action import Action, Reason
 from vmware2scw.plan.model import Plan, ResourceChange
 from vmware2scw.provider import ConfigureRequest
