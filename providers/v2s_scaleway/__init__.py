@@ -1,0 +1,1 @@
+"""The Scaleway provider: Object Storage upload, Block snapshot import, image, server."""

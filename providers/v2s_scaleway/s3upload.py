@@ -1,0 +1,536 @@
+"""Resumable multipart upload of a local file to Object Storage (``s3_object``).
+
+Low-level calls only (create / upload_part / list_parts / complete) because
+``upload_file`` aborts on failure. The upload id and finished parts are saved
+through ``ctx.checkpoint``; a rerun lists the parts the server holds, keeps each
+whose size and MD5 ETag match the local bytes, and sends only the others.
+Integrity: every part's ETag is its MD5, the final ETag is checked against the
+MD5 of the part MD5s, and the file's sha256 is stored as object metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import os
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict
+
+from vmware2scw.errors import ProviderError, TransientError
+from vmware2scw.provider import ApplyContext
+
+ChecksumMode = Literal["when_supported", "when_required"]
+AddressingStyle = Literal["auto", "path", "virtual"]
+MiB = 1024 * 1024
+MIN_PART = 5 * MiB
+MAX_PART = 5 * 1024 * MiB
+MAX_PARTS = 1000  # Scaleway's limit (AWS allows 10,000)
+SHA_META = "v2s-sha256"
+_TRANSIENT_CODES = frozenset(
+    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling",
+     "RequestTimeTooSkewed", "503", "500", "502", "504"}
+)
+
+
+class UploadResult(BaseModel):
+    """What one upload run produced; ``bytes_sent`` counts only this run's part bodies."""
+
+    model_config = ConfigDict(frozen=True)
+    etag: str
+    size: int
+    sha256: str
+    upload_id: str
+    parts: int
+    part_size: int
+    bytes_sent: int
+    adopted: bool = False
+
+
+def choose_part_size(size: int, requested: int | None = None) -> int:
+    """A part size (whole MiB) keeping parts <= 1,000 and each >= 5 MiB."""
+    need = max(MIN_PART, math.ceil(size / MAX_PARTS), requested or 0)
+    part = math.ceil(need / MiB) * MiB
+    if part > MAX_PART:
+        raise ProviderError(f"file of {size} bytes needs parts over 5 GiB (max object 5 TB)")
+    return part
+
+
+def make_s3_client(
+    *,
+    region: str,
+    endpoint: str | None,
+    access_key: str | None,
+    secret_key: str | None,
+    verify: bool | str = True,
+    request_checksum_calculation: ChecksumMode = "when_required",
+    response_checksum_validation: ChecksumMode = "when_required",
+    addressing_style: AddressingStyle = "auto",
+    max_pool: int = 16,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 120.0,
+) -> Any:
+    """A boto3 S3 client for Scaleway Object Storage (or any S3 endpoint)."""
+    import boto3
+    from botocore.config import Config
+
+    url = endpoint or f"https://s3.{region}.scw.cloud"
+    host = urlparse(url).hostname or ""
+    if addressing_style == "auto" and (host == "localhost" or _is_ip(host)):
+        addressing_style = "path"
+    cfg = Config(
+        region_name=region,
+        request_checksum_calculation=request_checksum_calculation,
+        response_checksum_validation=response_checksum_validation,
+        retries={"mode": "standard", "max_attempts": 8},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        max_pool_connections=max_pool,
+        s3={"addressing_style": addressing_style},
+    )
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        verify=verify,
+        config=cfg,
+    )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def classify(exc: BaseException, what: str, address: str | None = None) -> ProviderError:
+    """Turn a botocore error into ProviderError / TransientError (no secrets inside)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        msg = f"{what}: {code or status} {err.get('Message', '')}".strip()
+        if code in _TRANSIENT_CODES or status == 429 or status >= 500:
+            return TransientError(msg, address=address)
+        return ProviderError(msg, address=address)
+    if isinstance(exc, BotoCoreError | OSError):
+        return TransientError(f"{what}: {type(exc).__name__}: {exc}", address=address)
+    return ProviderError(f"{what}: {type(exc).__name__}", address=address)
+
+
+def error_code(exc: BaseException) -> str:
+    """The S3 error code of a ClientError ('' otherwise)."""
+    resp = getattr(exc, "response", None)
+    return str(resp.get("Error", {}).get("Code", "")) if isinstance(resp, dict) else ""
+
+
+def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
+    """Create the bucket in ``region`` when absent; True when it was created."""
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return False
+    except Exception as exc:
+        code = error_code(exc)
+        if code not in {"404", "NoSuchBucket", "NotFound"}:
+            raise classify(exc, f"head bucket {bucket}") from None
+    try:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    except Exception as exc:
+        if error_code(exc) in {"BucketAlreadyOwnedByYou"}:
+            return False
+        raise classify(exc, f"create bucket {bucket} in {region}") from None
+    return True
+
+
+def file_sha256(path: Path, cancelled: threading.Event | None = None) -> str:
+    """Hex sha256 of a file, read in 8 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(8 * MiB):
+            if cancelled is not None and cancelled.is_set():
+                raise TransientError(f"cancelled while hashing {path}")
+            h.update(block)
+    return h.hexdigest()
+
+
+def multipart_etag(md5s: list[bytes]) -> str:
+    """The ETag S3 gives a multipart object: md5 of the part md5s, dash, part count."""
+    return f'"{hashlib.md5(b"".join(md5s)).hexdigest()}-{len(md5s)}"'  # noqa: S324
+
+
+def _part_ranges(size: int, part_size: int) -> Iterator[tuple[int, int, int]]:
+    n = max(1, math.ceil(size / part_size))
+    for i in range(n):
+        off = i * part_size
+        yield i + 1, off, min(part_size, size - off)
+
+
+def _list_parts(s3: Any, bucket: str, key: str, upload_id: str) -> dict[int, tuple[int, str]]:
+    """Parts the server holds: number -> (size, etag); paginated."""
+    out: dict[int, tuple[int, str]] = {}
+    marker = 0
+    while True:
+        res = s3.list_parts(Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker)
+        for p in res.get("Parts", []):
+            out[int(p["PartNumber"])] = (int(p["Size"]), str(p["ETag"]))
+        if not res.get("IsTruncated"):
+            return out
+        marker = int(res.get("NextPartNumberMarker") or max(out, default=0))
+
+
+def list_uploads(s3: Any, bucket: str, key: str) -> list[dict[str, Any]]:
+    """In-progress multipart uploads of exactly ``key`` (oldest first)."""
+    found: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": key}
+    while True:
+        res = s3.list_multipart_uploads(**kwargs)
+        found += [u for u in res.get("Uploads", []) if u.get("Key") == key]
+        if not res.get("IsTruncated"):
+            break
+        kwargs.update(KeyMarker=res.get("NextKeyMarker"),
+                      UploadIdMarker=res.get("NextUploadIdMarker"))
+    return sorted(found, key=lambda u: str(u.get("Initiated", "")))
+
+
+def head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """HeadObject, or None when the object (or bucket) does not exist."""
+    try:
+        return dict(s3.head_object(Bucket=bucket, Key=key))
+    except Exception as exc:
+        if error_code(exc) in {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}:
+            return None
+        raise classify(exc, f"head s3://{bucket}/{key}") from None
+
+
+class Uploader:
+    """One resumable upload of ``path`` to ``s3://bucket/key``."""
+
+    def __init__(
+        self,
+        s3: Any,
+        *,
+        path: Path,
+        bucket: str,
+        key: str,
+        ctx: ApplyContext,
+        checkpoint: dict[str, Any] | None = None,
+        concurrency: int = 4,
+        part_size: int | None = None,
+        metadata: dict[str, str] | None = None,
+        expected_sha256: str | None = None,
+        checkpoint_every: float = 0.5,
+    ):
+        self.s3, self.path, self.bucket, self.key, self.ctx = s3, path, bucket, key, ctx
+        self.prior = checkpoint or {}
+        self.concurrency = concurrency
+        self.requested_part = part_size
+        self.metadata = dict(metadata or {})
+        self.expected_sha256 = expected_sha256
+        self.checkpoint_every = checkpoint_every
+        self._lock = threading.Lock()
+        self._done: dict[int, str] = {}  # part number -> etag
+        self._md5: dict[int, bytes] = {}
+        self._sent = 0
+        self._progress_bytes = 0
+        self._last_cp = 0.0
+        self.upload_id = ""
+        self.size = 0
+        self.part_size = 0
+
+    # -- public -------------------------------------------------------------------------------
+
+    def run(self) -> UploadResult:
+        """Upload (or resume, or adopt a finished object); raise Provider/TransientError."""
+        if not self.path.is_file():
+            raise ProviderError(
+                f"source file {self.path} does not exist",
+                address=self.ctx.address,
+                hint="re-run the plan: the qcow2 artifact must be produced again",
+            )
+        self.size = self.path.stat().st_size
+        self.part_size = choose_part_size(self.size, self.requested_part)
+        sha = self._sha_in_background()
+        existing = head(self.s3, self.bucket, self.key)
+        if existing is not None and self._matches(existing, sha.result()):
+            return self._adopted(existing, sha.result())
+        self._open_upload()
+        self._upload_missing()
+        sha256 = sha.result()
+        if self.expected_sha256 and sha256 != self.expected_sha256:
+            raise ProviderError(
+                f"{self.path} changed since it was produced (sha256 {sha256[:12]}…, "
+                f"expected {self.expected_sha256[:12]}…)",
+                address=self.ctx.address,
+                hint="re-run `v2s plan` so the qcow2 artifact is rebuilt",
+            )
+        return self._complete(sha256)
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _sha_in_background(self) -> _Future:
+        fut = _Future()
+
+        def work() -> None:
+            try:
+                fut.set(file_sha256(self.path, self.ctx.cancelled))
+            except BaseException as exc:
+                fut.fail(exc)
+
+        threading.Thread(target=work, name="v2s-sha256", daemon=True).start()
+        return fut
+
+    def _matches(self, obj: dict[str, Any], sha256: str) -> bool:
+        meta = {k.lower(): v for k, v in (obj.get("Metadata") or {}).items()}
+        return int(obj.get("ContentLength", -1)) == self.size and meta.get(SHA_META) == sha256
+
+    def _adopted(self, obj: dict[str, Any], sha256: str) -> UploadResult:
+        self.ctx.progress("upload", self.size, self.size, "object already uploaded")
+        return UploadResult(
+            etag=str(obj.get("ETag", "")), size=self.size, sha256=sha256,
+            upload_id=str(self.prior.get("upload_id", "")),
+            parts=math.ceil(self.size / self.part_size) or 1, part_size=self.part_size,
+            bytes_sent=0, adopted=True,
+        )
+
+    def _open_upload(self) -> None:
+        """Reuse the checkpointed (or an orphan) upload when its parts fit; else create one."""
+        candidates: list[str] = []
+        if self.prior.get("upload_id") and self.prior.get("key") in (None, self.key):
+            candidates.append(str(self.prior["upload_id"]))
+        try:
+            orphans = reversed(list_uploads(self.s3, self.bucket, self.key))
+            candidates += [str(u["UploadId"]) for u in orphans if u["UploadId"] not in candidates]
+        except Exception as exc:
+            raise classify(exc, f"list uploads of s3://{self.bucket}/{self.key}",
+                           self.ctx.address) from None
+        for upload_id in candidates:
+            try:
+                parts = _list_parts(self.s3, self.bucket, self.key, upload_id)
+            except Exception as exc:
+                if error_code(exc) == "NoSuchUpload":
+                    continue
+                raise classify(exc, "list parts", self.ctx.address) from None
+            if self.upload_id:
+                self._abort(upload_id)  # a second orphan: nobody needs it
+                continue
+            if self._parts_fit(parts):
+                self.upload_id = upload_id
+                self._verify_listed(parts)
+            else:
+                self._abort(upload_id)
+        if not self.upload_id:
+            try:
+                res = self.s3.create_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, Metadata=self.metadata,
+                    ContentType="application/octet-stream",
+                )
+            except Exception as exc:
+                raise classify(exc, "create multipart upload", self.ctx.address) from None
+            self.upload_id = str(res["UploadId"])
+        self._checkpoint(force=True)
+
+    def _parts_fit(self, parts: dict[int, tuple[int, str]]) -> bool:
+        expected = {n: length for n, _, length in _part_ranges(self.size, self.part_size)}
+        return all(n in expected and size == expected[n] for n, (size, _) in parts.items())
+
+    def _verify_listed(self, parts: dict[int, tuple[int, str]]) -> None:
+        """Keep listed parts whose ETag is the MD5 of the local bytes (read, not sent)."""
+        ranges = {n: (off, length) for n, off, length in _part_ranges(self.size, self.part_size)}
+
+        def check(n: int, etag: str) -> None:
+            off, length = ranges[n]
+            digest = hashlib.md5(self._read(off, length)).digest()  # noqa: S324 - S3 ETag
+            if f'"{digest.hex()}"' == etag:
+                with self._lock:
+                    self._done[n] = etag
+                    self._md5[n] = digest
+                    self._progress_bytes += length
+
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            list(pool.map(lambda item: check(item[0], item[1][1]), parts.items()))
+        self.ctx.progress("upload", self._progress_bytes, self.size,
+                          f"resuming: {len(self._done)} parts already stored")
+
+    def _upload_missing(self) -> None:
+        todo = [r for r in _part_ranges(self.size, self.part_size) if r[0] not in self._done]
+        if not todo:
+            return
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="v2s-part") as pool:
+            futures = [pool.submit(self._send_part, n, off, length) for n, off, length in todo]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                for f in futures:
+                    f.cancel()
+                wait(futures)
+                self._checkpoint(force=True)
+                exc = failed[0].exception()
+                assert exc is not None
+                raise exc
+        self._checkpoint(force=True)
+
+    def _send_part(self, n: int, off: int, length: int) -> None:
+        if self.ctx.cancelled.is_set():
+            raise TransientError("upload cancelled; the next run resumes it",
+                                 address=self.ctx.address)
+        body = self._read(off, length)
+        digest = hashlib.md5(body).digest()  # noqa: S324 - S3 ETag / Content-MD5
+        try:
+            res = self.s3.upload_part(
+                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=n,
+                Body=body, ContentLength=length,
+            )
+        except Exception as exc:
+            if error_code(exc) == "NoSuchUpload":
+                raise TransientError(f"upload {self.upload_id} vanished; retry starts a new one",
+                                     address=self.ctx.address) from None
+            raise classify(exc, f"upload part {n}", self.ctx.address) from None
+        etag = str(res.get("ETag", ""))
+        if etag.strip('"') != digest.hex():
+            raise TransientError(
+                f"part {n}: stored ETag {etag} is not the MD5 of the bytes sent",
+                address=self.ctx.address,
+            )
+        with self._lock:
+            self._done[n] = etag
+            self._md5[n] = digest
+            self._sent += length
+            self._progress_bytes += length
+            done = self._progress_bytes
+        self.ctx.progress("upload", done, self.size)
+        self._checkpoint()
+
+    def _complete(self, sha256: str) -> UploadResult:
+        numbers = sorted(self._done)
+        parts = [{"PartNumber": n, "ETag": self._done[n]} for n in numbers]
+        try:
+            self.s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except Exception as exc:
+            if error_code(exc) != "NoSuchUpload":
+                raise classify(exc, "complete multipart upload", self.ctx.address) from None
+        obj = head(self.s3, self.bucket, self.key)
+        expected = multipart_etag([self._md5[n] for n in numbers])
+        if obj is None or int(obj.get("ContentLength", -1)) != self.size:
+            raise TransientError("object missing or short after completing the upload",
+                                 address=self.ctx.address)
+        if str(obj.get("ETag", "")) != expected:
+            raise ProviderError(
+                f"stored object ETag {obj.get('ETag')} != expected {expected}: corrupted upload",
+                address=self.ctx.address, hint="destroy this s3_object and apply again",
+            )
+        meta = {k.lower(): v for k, v in (obj.get("Metadata") or {}).items()}
+        if meta.get(SHA_META) not in (None, sha256):
+            raise ProviderError("stored sha256 metadata does not match the local file",
+                                address=self.ctx.address)
+        self.ctx.progress("upload", self.size, self.size, "complete")
+        return UploadResult(
+            etag=expected, size=self.size, sha256=sha256, upload_id=self.upload_id,
+            parts=len(numbers), part_size=self.part_size, bytes_sent=self._sent,
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _read(self, off: int, length: int) -> bytes:
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            chunks: list[bytes] = []
+            got = 0
+            while got < length:
+                b = os.pread(fd, length - got, off + got)
+                if not b:
+                    raise ProviderError(f"{self.path} shrank while uploading",
+                                        address=self.ctx.address)
+                chunks.append(b)
+                got += len(b)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def _abort(self, upload_id: str) -> None:
+        try:
+            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=upload_id)
+        except Exception as exc:
+            if error_code(exc) != "NoSuchUpload":
+                raise classify(exc, "abort stale upload", self.ctx.address) from None
+
+    def _checkpoint(self, force: bool = False) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if not force and now - self._last_cp < self.checkpoint_every:
+                return
+            self._last_cp = now
+            data = {
+                "bucket": self.bucket, "key": self.key, "upload_id": self.upload_id,
+                "size": self.size, "part_size": self.part_size,
+                "parts": {str(n): e for n, e in sorted(self._done.items())},
+            }
+        self.ctx.checkpoint(data)
+
+
+class _Future:
+    """A one-shot value set by a background thread."""
+
+    def __init__(self) -> None:
+        self._ev = threading.Event()
+        self._val: str | None = None
+        self._exc: BaseException | None = None
+
+    def set(self, v: str) -> None:
+        self._val = v
+        self._ev.set()
+
+    def fail(self, e: BaseException) -> None:
+        self._exc = e
+        self._ev.set()
+
+    def result(self) -> str:
+        self._ev.wait()
+        if self._exc is not None:
+            raise self._exc
+        assert self._val is not None
+        return self._val
+
+
+def delete_object(s3: Any, bucket: str, key: str, address: str | None = None) -> None:
+    """Delete the object and abort every multipart upload of its key; absent is fine."""
+    try:
+        for u in list_uploads(s3, bucket, key):
+            try:
+                s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=u["UploadId"])
+            except Exception as exc:
+                if error_code(exc) != "NoSuchUpload":
+                    raise
+        s3.delete_object(Bucket=bucket, Key=key)
+    except Exception as exc:
+        if error_code(exc) in {"NoSuchBucket", "NoSuchKey", "404"}:
+            return
+        raise classify(exc, f"delete s3://{bucket}/{key}", address) from None
+
+
+def list_prefix(s3: Any, bucket: str, prefix: str) -> dict[str, dict[str, Any]]:
+    """Objects under ``prefix`` by key (one paginated listing)."""
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for o in page.get("Contents", []):
+                out[str(o["Key"])] = dict(o)
+    except Exception as exc:
+        if error_code(exc) == "NoSuchBucket":
+            return {}
+        raise classify(exc, f"list s3://{bucket}/{prefix}") from None
+    return out
