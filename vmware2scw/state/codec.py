@@ -40,7 +40,11 @@ class Encoder:
             if len(self._cache) > 2 * len(state.resources) + 64:
                 live = state.resources
                 self._cache = {a: v for a, v in self._cache.items() if a in live}
-            lines = [self._resource(state.resources[a]) for a in sorted(state.resources)]
+            cache, records = self._cache, state.resources
+            lines = []
+            for address in sorted(records):
+                rs, hit = records[address], cache.get(address)
+                lines.append(hit[1] if hit is not None and hit[0] is rs else self._resource(rs))
         head = b"".join(
             b"  " + json.dumps(f).encode() + b": " + json.dumps(getattr(state, f)).encode() + b",\n"
             for f in _HEADER_FIELDS
