@@ -6,6 +6,7 @@ from typing import Any
 
 from v2s_test.provider import TestProvider
 from v2s_test.types import RESOURCE_TYPES, computed_outputs
+
 from vmware2scw.config.interpolate import resolve
 from vmware2scw.desired import Desired, DesiredResource, ProviderBlock
 from vmware2scw.plan import Action, Plan
@@ -89,7 +90,7 @@ def desired(*chains: dict[str, DesiredResource], digest: str = "sha256:cfg") -> 
     blocks = {n: ProviderBlock(local_name=n, source="test") for n in PROVIDERS}
     vms = sorted({r.migration for r in resources.values()})
     return Desired(resources=resources, providers=blocks, config_digest=digest,
-                   source_digests={vm: "1" for vm in vms})
+                   source_digests=dict.fromkeys(vms, "1"))
 
 
 def providers() -> dict[str, TestProvider]:

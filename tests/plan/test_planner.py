@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tests.plan.chain import chain, desired, providers, simulate_apply
 from v2s_test.provider import TestProvider
+
+from tests.plan.chain import chain, desired, providers, simulate_apply
 from vmware2scw.desired import Desired
 from vmware2scw.diagnostics import Severity
 from vmware2scw.plan import Action, Plan, PlanOptions, Reason

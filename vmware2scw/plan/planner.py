@@ -144,8 +144,7 @@ class _Planner:
             set(resp.replace_paths) | {p for p in changed if top_level(p) in rtype.force_new}
         )
         if forced:
-            notes = tuple(f"{p} forces replacement" for p in forced)
-            fresh = self._fresh(base, prior, replace_action, Reason.FORCE_NEW, notes)
+            fresh = self._fresh(base, prior, replace_action, Reason.FORCE_NEW)
             if fresh is None:
                 return None
             return fresh.model_copy(update={"replace_paths": tuple(forced)})
