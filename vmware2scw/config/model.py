@@ -1,0 +1,175 @@
+"""The desired-state file as frozen pydantic models (``v2s.yaml``, format ``v2s: 1``).
+
+Unknown keys are errors everywhere except inside a provider block, whose settings the
+provider plug-in validates. ``defaults`` is merged into every migration before the
+migration is validated, so any migration field may come from ``defaults``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+CONFIG_VERSION = 1
+VariableType = Literal["string", "number", "bool", "list", "map"]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class Variable(_Model):
+    """An input variable: ``${var.<name>}``."""
+
+    type: VariableType | None = Field(default=None, description="Value type; any when omitted.")
+    default: Any = Field(default=None, description="Value used when nothing else sets one.")
+    description: str = ""
+    sensitive: bool = Field(
+        default=False, description="Secret: only usable in provider settings, never persisted."
+    )
+
+    @property
+    def has_default(self) -> bool:
+        """True when ``default`` was written in the file (even as null)."""
+        return "default" in self.model_fields_set
+
+
+class LocalBackendConfig(_Model):
+    """State in a local file."""
+
+    path: str = Field(default="v2s.tfstate.json", description="State file, relative to the config.")
+
+
+class S3BackendConfig(_Model):
+    """State in an S3 bucket (Scaleway Object Storage or any S3 endpoint)."""
+
+    bucket: str = Field(min_length=1)
+    key: str = Field(min_length=1)
+    region: str = "fr-par"
+    endpoint: str | None = Field(default=None, description="e.g. https://s3.fr-par.scw.cloud")
+
+
+class BackendConfig(_Model):
+    """Where state lives: exactly one of ``local`` or ``s3`` (default: local file)."""
+
+    local: LocalBackendConfig | None = None
+    s3: S3BackendConfig | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> BackendConfig:
+        if (self.local is None) == (self.s3 is None):
+            raise ValueError("backend needs exactly one of 'local' or 's3'")
+        return self
+
+
+class Settings(_Model):
+    """Run settings."""
+
+    work_dir: str = Field(default=".v2s", description="Work directory, relative to the config.")
+    parallelism: int = Field(default=10, ge=1, le=1000, description="Default for --parallelism.")
+    limits: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict, description="Concurrency per resource kind (export, convert, ...)."
+    )
+
+
+class SourceConfig(_Model):
+    """Which VM to migrate: a name, or a glob giving one instance per matching VM."""
+
+    vm: str = Field(min_length=1, description="VM name or glob (app-*).")
+    provider: str = Field(default="vmware", description="Local name of the source provider.")
+
+
+class SourceDefaults(_Model):
+    """What ``defaults.source`` may set."""
+
+    provider: str = "vmware"
+
+
+class TargetConfig(_Model):
+    """The Scaleway side of a migration."""
+
+    type: str | None = Field(default=None, description="Commercial type, e.g. PRO2-S (required).")
+    zone: str = "fr-par-1"
+    volume_type: Literal["sbs_5k", "sbs_15k", "l_ssd", "b_ssd"] = "sbs_5k"
+    name: str | None = Field(default=None, description="Server name; default: the VM name.")
+    tags: list[str] = Field(default_factory=list)
+    security_group: str | None = None
+    public_ip: bool = True
+    network_mapping: dict[str, str] = Field(
+        default_factory=dict, description="Source port group -> Private Network id."
+    )
+    drop_unmapped_nics: bool = Field(
+        default=False, description="Drop NICs on unmapped port groups."
+    )
+
+
+class CutoverConfig(_Model):
+    """How the source is treated during migration."""
+
+    power_off_source: bool = Field(
+        default=False, description="Cold cutover: shut the VM down first."
+    )
+
+
+class ConvertConfig(_Model):
+    """Guest conversion options."""
+
+    network: Literal["dhcp", "keep"] = "dhcp"
+    compress: bool = False
+
+
+class VerifyConfig(_Model):
+    """Checks after conversion / after the server starts."""
+
+    boot: bool = Field(default=False, description="Boot the qcow2 locally before upload.")
+    tcp: list[Port] = Field(default_factory=list, description="Ports the server must answer.")
+
+
+class MigrationConfig(_Model):
+    """One migration (or one per VM when ``source.vm`` is a glob)."""
+
+    source: SourceConfig
+    target: TargetConfig = TargetConfig()
+    cutover: CutoverConfig = CutoverConfig()
+    convert: ConvertConfig = ConvertConfig()
+    verify: VerifyConfig = VerifyConfig()
+    priority: int = Field(default=0, description="Lower starts first (waves).")
+    prevent_destroy: bool = False
+
+
+class DefaultsConfig(_Model):
+    """Merged into every migration (the migration wins, maps merge deeply)."""
+
+    source: SourceDefaults = SourceDefaults()
+    target: TargetConfig = TargetConfig()
+    cutover: CutoverConfig = CutoverConfig()
+    convert: ConvertConfig = ConvertConfig()
+    verify: VerifyConfig = VerifyConfig()
+    priority: int = 0
+    prevent_destroy: bool = False
+
+
+class OutputConfig(_Model):
+    """A value shown by ``v2s output`` (may reference resource attributes)."""
+
+    value: Any
+    description: str = ""
+    sensitive: bool = False
+
+
+class Config(_Model):
+    """The whole desired-state file."""
+
+    v2s: Literal[1] = Field(description="Format version of this file.")
+    variables: dict[str, Variable] = Field(default_factory=dict)
+    providers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Local name -> settings; `source:` names the plug-in (default: local name).",
+    )
+    backend: BackendConfig | None = None
+    defaults: DefaultsConfig = DefaultsConfig()
+    settings: Settings = Settings()
+    migrations: dict[str, MigrationConfig] = Field(default_factory=dict)
+    outputs: dict[str, OutputConfig] = Field(default_factory=dict)

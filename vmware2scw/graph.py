@@ -1,0 +1,178 @@
+"""The resource graph (networkx kept behind these functions).
+
+Edges point from a dependency to its dependent, so a topological order is a valid
+creation order and its reverse a valid destroy order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import networkx as nx
+
+from vmware2scw.config.suggest import nearest
+from vmware2scw.desired import Desired
+from vmware2scw.errors import ConfigError
+
+Graph = nx.DiGraph
+
+
+def build_graph(desired: Desired) -> nx.DiGraph:
+    """One node per resource (attributes: type, provider, pos); edges from ``depends_on``."""
+    g = nx.DiGraph()
+    for address, res in desired.resources.items():
+        g.add_node(
+            address,
+            type=res.type,
+            provider=res.provider,
+            pos=res.pos,
+            priority=res.priority,
+            transient=res.transient,
+        )
+    missing: list[str] = []
+    for address, res in desired.resources.items():
+        for dep in res.depends_on:
+            if dep not in desired.resources:
+                near = nearest(dep, desired.resources)
+                where = f"{res.pos}: " if res.pos else ""
+                missing.append(
+                    f"{where}{address} depends on {dep}, which does not exist"
+                    + (f"; the nearest existing address is {near}" if near else "")
+                )
+                continue
+            g.add_edge(dep, address)
+    if missing:
+        raise ConfigError("\n".join(sorted(missing)[:10]))
+    return g
+
+
+def from_edges(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> nx.DiGraph:
+    """A graph from plain nodes and (dependency, dependent) edges (state-only planning)."""
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    g.add_edges_from(edges)
+    return g
+
+
+def check_acyclic(g: nx.DiGraph) -> None:
+    """Raise ConfigError naming the members of a cycle (with the first member's position)."""
+    try:
+        cycle = nx.find_cycle(g, orientation="original")
+    except nx.NetworkXNoCycle:
+        return
+    members = [str(edge[0]) for edge in cycle]
+    start = min(range(len(members)), key=lambda i: members[i])
+    members = members[start:] + members[:start]
+    pos = g.nodes[members[0]].get("pos")
+    where = f"{pos}: " if pos is not None else ""
+    chain = " -> ".join([*members, members[0]])
+    raise ConfigError(
+        f"{where}dependency cycle between {len(members)} resource(s): {chain}; "
+        "remove one of the references"
+    )
+
+
+def topo_order(g: nx.DiGraph) -> list[str]:
+    """Dependencies first; ties broken by (priority, address) so the order is stable."""
+
+    def key(node: str) -> tuple[int, str]:
+        return int(g.nodes[node].get("priority", 0) or 0), node
+
+    return [str(n) for n in nx.lexicographical_topological_sort(g, key=key)]
+
+
+def with_dependencies(g: nx.DiGraph, addrs: Iterable[str]) -> set[str]:
+    """The given nodes and everything they depend on (``-target`` semantics)."""
+    out: set[str] = set()
+    for a in addrs:
+        if a in g:
+            out.add(a)
+            out.update(nx.ancestors(g, a))
+    return out
+
+
+def with_dependents(g: nx.DiGraph, addrs: Iterable[str]) -> set[str]:
+    """The given nodes and everything that depends on them (destroy / failure skipping)."""
+    out: set[str] = set()
+    for a in addrs:
+        if a in g:
+            out.add(a)
+            out.update(nx.descendants(g, a))
+    return out
+
+
+def dependencies(g: nx.DiGraph, addr: str) -> list[str]:
+    """Direct dependencies of one node, sorted."""
+    return sorted(str(n) for n in g.predecessors(addr))
+
+
+def dependents(g: nx.DiGraph, addr: str) -> list[str]:
+    """Direct dependents of one node, sorted."""
+    return sorted(str(n) for n in g.successors(addr))
+
+
+def nodes(g: nx.DiGraph) -> list[str]:
+    """All nodes, sorted."""
+    return sorted(str(n) for n in g.nodes)
+
+
+def edges(g: nx.DiGraph) -> list[tuple[str, str]]:
+    """All (dependency, dependent) edges, sorted."""
+    return sorted((str(a), str(b)) for a, b in g.edges)
+
+
+def _dot_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_dot(g: nx.DiGraph, actions: Mapping[str, str] | None = None) -> str:
+    """Graphviz DOT; with ``actions`` (address -> action) nodes are labelled and coloured."""
+    colours = {
+        "create": "green",
+        "delete": "red",
+        "update": "orange",
+        "replace": "purple",
+        "no-op": "grey",
+    }
+    lines = ["digraph v2s {", "  rankdir=LR;", "  node [shape=box, fontname=monospace];"]
+    for node in nodes(g):
+        attrs = []
+        action = (actions or {}).get(node)
+        if action:
+            label = f"{node}\\n({action})".replace('"', '\\"')
+            attrs.append(f'label="{label}"')
+            colour = colours.get(action.split("-")[0] if action != "no-op" else action)
+            if colour:
+                attrs.append(f"color={colour}")
+        if g.nodes[node].get("transient"):
+            attrs.append("style=dashed")
+        suffix = f" [{', '.join(attrs)}]" if attrs else ""
+        lines.append(f"  {_dot_quote(node)}{suffix};")
+    lines.extend(f"  {_dot_quote(a)} -> {_dot_quote(b)};" for a, b in edges(g))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def to_mermaid(g: nx.DiGraph, actions: Mapping[str, str] | None = None) -> str:
+    """Mermaid ``flowchart LR``; node ids are n0, n1, ... and labels are the addresses."""
+    ids = {node: f"n{i}" for i, node in enumerate(nodes(g))}
+    lines = ["flowchart LR"]
+    for node, nid in ids.items():
+        action = (actions or {}).get(node)
+        label = node if not action else f"{node} ({action})"
+        label = label.replace('"', "#quot;")
+        lines.append(f'  {nid}["{label}"]')
+    lines.extend(f"  {ids[a]} --> {ids[b]}" for a, b in edges(g))
+    classes = {
+        "create": "fill:#d4f7d4",
+        "delete": "fill:#f7d4d4",
+        "update": "fill:#f7ecd4",
+        "replace": "fill:#e8d4f7",
+    }
+    if actions:
+        for name, style in classes.items():
+            members = [ids[n] for n, a in actions.items() if n in ids and a.startswith(name)]
+            if members:
+                lines.append(f"  classDef {name} {style}")
+                lines.append(f"  class {','.join(members)} {name}")
+    return "\n".join(lines) + "\n"
