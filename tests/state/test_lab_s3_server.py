@@ -63,9 +63,7 @@ def test_tls_carries_aws_chunked_trailing_checksums(
     assert any(b"aws-chunked" in (v if isinstance(v, bytes) else v.encode()) for v in seen)
 
 
-def test_conditional_create_has_exactly_one_winner(
-    s3_server: MotoS3Server, s3_bucket: str
-) -> None:
+def test_conditional_create_has_exactly_one_winner(s3_server: MotoS3Server, s3_bucket: str) -> None:
     client = s3_server.client()
     client.put_object(Bucket=s3_bucket, Key="lock", Body=b"a", IfNoneMatch="*")
     with pytest.raises(botocore.exceptions.ClientError) as info:
