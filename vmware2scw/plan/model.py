@@ -15,6 +15,7 @@ Invariants the walker relies on:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -144,8 +145,9 @@ class Plan(_Frozen):
         return PlanSummary(**counts)
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        """The plan file's text (stable key order, UTF-8)."""
-        return self.model_dump_json(indent=indent)
+        """The plan file's text: keys sorted so equal plans give equal bytes."""
+        data = self.model_dump(mode="json")
+        return json.dumps(data, indent=indent, sort_keys=True, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, data: str | bytes) -> Plan:

@@ -29,8 +29,7 @@ def check_prevent_destroy(
         verb = "destroy" if change.action is Action.DELETE else "replace"
         where = f"migration {dr.migration}" if dr is not None and dr.migration else "its migration"
         found.append(error(
-            f"{change.address} has prevent_destroy set, but this plan would {verb} it "
-            f"({change.reason.text})",
+            f"prevent_destroy is set, but this plan would {verb} it ({change.reason.text})",
             f"remove prevent_destroy from {where} in the config if this is intended, "
             "or change the config so the resource is kept",
             address=change.address,

@@ -1,0 +1,115 @@
+"""Markdown for pull-request comments: summary table, Mermaid graph, folded details."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from vmware2scw.plan.action import Action, Reason
+from vmware2scw.plan.model import Plan, ResourceChange
+from vmware2scw.plan.render_text import attribute_lines, summary_line
+
+MAX_GRAPH_NODES = 60  # beyond this the graph shows one node per migration
+MAX_CHARS = 60_000  # GitHub comments stop at 65,536 characters
+FOLD_LINES = 8  # attribute lists longer than this are folded
+
+_STYLE = {
+    Action.CREATE: "fill:#d3f9d8,stroke:#2b8a3e",
+    Action.UPDATE: "fill:#fff3bf,stroke:#e67700",
+    Action.DELETE_THEN_CREATE: "fill:#ffe8cc,stroke:#d9480f",
+    Action.CREATE_THEN_DELETE: "fill:#ffe8cc,stroke:#d9480f",
+    Action.DELETE: "fill:#ffe3e3,stroke:#c92a2a",
+}
+
+
+def render_markdown(plan: Plan) -> str:
+    """The plan as a Markdown document sized for one PR comment."""
+    s = plan.summary()
+    changes = [c for c in plan.changes if c.is_change]
+    out = ["## v2s plan", "", f"**{summary_line(plan)}**", ""]
+    out += ["| create | update | replace | destroy | unchanged |",
+            "|---:|---:|---:|---:|---:|",
+            f"| {s.create} | {s.update} | {s.replace} | {s.delete} | {s.noop} |", ""]
+    errors = [d for d in plan.diagnostics if d.severity.value == "error"]
+    if plan.diagnostics:
+        title = "Errors: this plan cannot be applied" if errors else "Diagnostics"
+        out += [f"### {title}", ""] + [f"- `{_cell(str(d))}`" for d in plan.diagnostics]
+        out.append("")
+    if plan.drift:
+        out += ["### Changed outside v2s", "", "| Resource | Change |", "|---|---|"]
+        out += [f"| `{c.address}` | {c.reason.text} |" for c in plan.drift]
+        out.append("")
+    if changes:
+        out += ["### Changes", "", *_graph(changes), ""]
+        out += ["| Resource | Action | Reason |", "|---|---|---|"]
+        out += [f"| `{c.address}` | `{c.action.symbol.strip()}` {c.action.value} | "
+                f"{_cell(_reason(c))} |" for c in changes]
+        out += ["", "### Details", ""]
+        used = sum(len(line) + 1 for line in out)
+        for i, change in enumerate(changes):
+            block = _details(change)
+            size = sum(len(line) + 1 for line in block)
+            if used + size > MAX_CHARS:
+                out.append(f"_{len(changes) - i} more resources not shown; "
+                           "run `v2s show PLANFILE` for the full plan._")
+                break
+            out += block
+            used += size
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _reason(change: ResourceChange) -> str:
+    text = change.reason.text
+    if change.reason in (Reason.NEEDED_BY,) and change.notes:
+        return change.notes[0]
+    return text
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _details(change: ResourceChange) -> list[str]:
+    """One resource's attribute diff; long ones folded in <details>."""
+    lines = attribute_lines(change)
+    body = ["```diff"] + [_diff_line(change.action, line) for line in lines] + ["```"]
+    head = f"`{change.address}` — {change.action.value}"
+    if len(lines) <= FOLD_LINES:
+        return [f"**{head}**", "", *body, ""]
+    summary = f"<code>{change.address}</code> — {change.action.value}"
+    return ["<details>", f"<summary>{summary} ({len(lines)} attributes)</summary>", "",
+            *body, "", "</details>", ""]
+
+
+def _diff_line(action: Action, line: str) -> str:
+    """Attribute lines begin with +, - or ~; ``diff`` highlighting wants + / - / ! first."""
+    marker, rest = line[:1], line[1:]
+    if marker == "~":
+        return "!" + rest
+    return marker + rest if marker in "+-" else " " + line
+
+
+def _graph(changes: list[ResourceChange]) -> list[str]:
+    """A Mermaid flowchart of the changing resources (or of migrations when large)."""
+    out = ["```mermaid", "flowchart LR"]
+    if len(changes) <= MAX_GRAPH_NODES:
+        ids = {c.address: f"n{i}" for i, c in enumerate(changes)}
+        for c in changes:
+            label = f"{c.action.symbol.strip()} {c.address}".replace('"', "#quot;")
+            out.append(f'  {ids[c.address]}["{label}"]:::{_cls(c.action)}')
+        for c in changes:
+            out += [f"  {ids[d]} --> {ids[c.address]}" for d in c.depends_on if d in ids]
+    else:
+        groups: dict[str, Counter[str]] = {}
+        for c in changes:
+            groups.setdefault(c.migration or c.address, Counter())[c.action.value] += 1
+        for i, (name, counts) in enumerate(sorted(groups.items())):
+            label = f"{name}: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+            out.append(f'  m{i}["{label.replace(chr(34), "#quot;")}"]')
+    out += [f"  classDef {_cls(a)} {style}" for a, style in _STYLE.items()
+            if a is not Action.CREATE_THEN_DELETE]
+    out.append("```")
+    return out
+
+
+def _cls(action: Action) -> str:
+    return "replace" if action.is_replace else action.value
