@@ -6,7 +6,8 @@ creation order and its reverse a valid destroy order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import networkx as nx
 
@@ -81,24 +82,23 @@ def topo_order(g: nx.DiGraph) -> list[str]:
     return [str(n) for n in nx.lexicographical_topological_sort(g, key=key)]
 
 
-def with_dependencies(g: nx.DiGraph, addrs: Iterable[str]) -> set[str]:
-    """The given nodes and everything they depend on (``-target`` semantics)."""
+def _closure(g: nx.DiGraph, addrs: Iterable[str], step: Callable[..., set[Any]]) -> set[str]:
     out: set[str] = set()
     for a in addrs:
         if a in g:
             out.add(a)
-            out.update(nx.ancestors(g, a))
+            out.update(step(g, a))
     return out
+
+
+def with_dependencies(g: nx.DiGraph, addrs: Iterable[str]) -> set[str]:
+    """The given nodes and everything they depend on (``-target`` semantics)."""
+    return _closure(g, addrs, nx.ancestors)
 
 
 def with_dependents(g: nx.DiGraph, addrs: Iterable[str]) -> set[str]:
     """The given nodes and everything that depends on them (destroy / failure skipping)."""
-    out: set[str] = set()
-    for a in addrs:
-        if a in g:
-            out.add(a)
-            out.update(nx.descendants(g, a))
-    return out
+    return _closure(g, addrs, nx.descendants)
 
 
 def dependencies(g: nx.DiGraph, addr: str) -> list[str]:

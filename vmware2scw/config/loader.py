@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,26 +76,25 @@ def _template_allowed(path: YPath) -> bool:
     )
 
 
+def map_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    """Apply ``fn`` to every string inside nested lists and dicts."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [map_strings(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: map_strings(v, fn) for k, v in value.items()}
+    return value
+
+
 def _escape(value: Any) -> Any:
     """Protect ``${`` inside inserted values so they are never evaluated later."""
-    if isinstance(value, str):
-        return value.replace(OPEN, ESCAPE) if OPEN in value else value
-    if isinstance(value, list):
-        return [_escape(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _escape(v) for k, v in value.items()}
-    return value
+    return map_strings(value, lambda s: s.replace(OPEN, ESCAPE))
 
 
 def unescape(value: Any) -> Any:
     """Turn ``$${`` back into ``${`` (for values that are never resolved later)."""
-    if isinstance(value, str):
-        return value.replace(ESCAPE, OPEN) if ESCAPE in value else value
-    if isinstance(value, list):
-        return [unescape(v) for v in value]
-    if isinstance(value, dict):
-        return {k: unescape(v) for k, v in value.items()}
-    return value
+    return map_strings(value, lambda s: s.replace(ESCAPE, OPEN))
 
 
 class _Interpolator:

@@ -60,7 +60,7 @@ class BackendConfig(_Model):
     @model_validator(mode="after")
     def _exactly_one(self) -> BackendConfig:
         if (self.local is None) == (self.s3 is None):
-            raise ValueError("backend needs exactly one of 'local' or 's3'")
+            raise ValueError("needs exactly one of 'local' or 's3'")
         return self
 
 

@@ -91,6 +91,7 @@ def raise_for(
 ) -> typing.NoReturn:
     """Raise a ConfigError listing each validation error as ``file:line:col: message``."""
     lines: list[tuple[tuple[int, int], str]] = []
+    seen: set[tuple[str, str, str]] = set()  # merged defaults fail once, not per migration
     for err in exc.errors(include_url=False):
         loc = prefix + tuple(err["loc"])
         pos = (
@@ -98,6 +99,10 @@ def raise_for(
             if err["type"] == "extra_forbidden"
             else (src.pos(loc[:-1]) if err["type"] == "missing" else src.pos(loc))
         )
+        once = (str(pos), err["type"], err["msg"])
+        if once in seen:
+            continue
+        seen.add(once)
         line = f"{pos}: {_message(err, root, src, loc)}"
         lines.append(((pos.line, pos.column), line))
     lines.sort(key=lambda item: item[0])

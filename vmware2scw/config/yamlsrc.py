@@ -128,6 +128,8 @@ def parse(text: str, file: str) -> Source:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "invalid YAML"
+            if exc.problem and exc.context and exc.context.startswith("expected"):
+                problem = f"{exc.context} {exc.problem}"
             raise fail(mark_pos(file, mark), f"YAML syntax error: {problem}") from None
         except yaml.YAMLError as exc:
             raise fail(SourcePos(file=file, line=1, column=1), f"YAML error: {exc}") from None
