@@ -1,0 +1,56 @@
+"""Text and Markdown renderings of plans."""
+
+from __future__ import annotations
+
+from tests.plan.chain import chain, desired, providers
+from tests.plan.test_planner import _applied, _with_attr
+from vmware2scw.plan import Plan
+from vmware2scw.plan.planner import make_plan
+from vmware2scw.plan.render_json import render_json
+from vmware2scw.plan.render_markdown import MAX_CHARS, render_markdown
+from vmware2scw.plan.render_text import render_text
+from vmware2scw.state.model import State
+
+
+def _fresh(n: int = 1) -> Plan:
+    want = desired(*[chain(f"vm{i:04d}", disks=2) for i in range(n)])
+    return make_plan(want, State(lineage="L"), providers())
+
+
+def test_text_shows_symbols_unknowns_and_summary():
+    want = desired(chain("web"))
+    state = _applied(want)
+    plan = make_plan(_with_attr(want, "migration.web.scw_server", zone="nl-ams-1",
+                                commercial_type="PRO2-M"), state, providers())
+    text = render_text(plan)
+    assert "-/+ scw_server migration.web.scw_server {" in text
+    assert '~ zone              = "fr-par-1" -> "nl-ams-1" # forces replacement' in text
+    assert "(known after apply)" in text
+    assert text.rstrip().endswith("Plan: 0 to create, 0 to update, 1 to replace, 0 to destroy.")
+    assert "unchanged attributes hidden" in text
+
+
+def test_text_of_no_change_plan():
+    want = desired(chain("web"))
+    text = render_text(make_plan(want, _applied(want), providers()))
+    assert text == "No changes. The migrations match the configuration.\n"
+
+
+def test_json_round_trips():
+    plan = _fresh()
+    assert Plan.from_json(render_json(plan)) == plan
+
+
+def test_markdown_has_table_mermaid_and_folds_long_lists():
+    md = render_markdown(_fresh())
+    assert "| create | update | replace | destroy | unchanged |" in md
+    assert "```mermaid" in md and "-->" in md
+    assert "<details>" in md and "</details>" in md
+
+
+def test_markdown_of_a_large_plan_groups_the_graph_and_fits_a_comment():
+    md = render_markdown(_fresh(40))
+    assert len(md) <= MAX_CHARS + 2000
+    assert "more resources not shown" in md
+    graph = md.split("```mermaid")[1].split("```")[0]
+    assert "vm0039: 11 create" in graph and "-->" not in graph
