@@ -28,7 +28,7 @@ from vmware2scw.config.interpolate import TemplateError, get_attribute, resolve
 from vmware2scw.desired import Desired
 from vmware2scw.diagnostics import Diagnostic, error, warning
 from vmware2scw.errors import TransientError, V2SError
-from vmware2scw.plan.action import Action
+from vmware2scw.plan.action import Action, Reason
 from vmware2scw.plan.model import Plan, ResourceChange
 from vmware2scw.progress import Event, EventKind, Sink, null_sink
 from vmware2scw.provider import (
@@ -48,12 +48,12 @@ _OP_ORDER = {DELETE: 0, APPLY: 1, CLEANUP: 2}
 
 
 class StateSink(Protocol):
-    """What the walker needs from a state manager: the current state and a persister."""
+    """What the walker needs from a state manager (E2's StateManager): state and update."""
 
     @property
     def state(self) -> State: ...
 
-    def persist(self, state: State) -> None: ...
+    def update(self, change: Callable[[State], State]) -> State: ...
 
 
 class WalkOptions(BaseModel):
@@ -236,6 +236,12 @@ class _Walk:
             rtype = self._rtype(c)
             kind = rtype.kind if rtype else "api"
             if c.action is Action.NOOP:
+                continue
+            if c.action is Action.DELETE and c.reason is Reason.CLEANUP:
+                self._add(_Node(f"{CLEANUP}:{c.address}", CLEANUP, c, kind))
+                continue
+            if _resumes(c):  # adopt/resume in place: the provider finds it by its tags
+                self._add(_Node(f"{APPLY}:{c.address}", APPLY, c, kind))
                 continue
             if c.action.creates or c.action is Action.UPDATE:
                 self._add(_Node(f"{APPLY}:{c.address}", APPLY, c, kind))
@@ -488,25 +494,24 @@ class _Walk:
             self._put(rec.model_copy(update={"status": Status.TRANSIENT_DONE,
                                              "checkpoint": None}))
         elif not replaced_later:
-            with self._lock:
-                self.sm.persist(self.sm.state.without(c.address))
+            self.sm.update(lambda s: s.without(c.address))
 
     # --- state ---------------------------------------------------------------------------
 
     def _put(self, rs: ResourceState) -> None:
-        with self._lock:
-            self.sm.persist(self.sm.state.with_resource(rs))
+        self.sm.update(lambda s: s.with_resource(rs))
 
     def save_checkpoint(self, address: str, data: Attrs) -> None:
-        with self._lock:
-            rec = self.sm.state.resources.get(address)
-            if rec is not None:
-                self.sm.persist(self.sm.state.with_resource(
-                    rec.model_copy(update={"checkpoint": data})))
+        def change(s: State) -> State:
+            rec = s.resources.get(address)
+            if rec is None:
+                return s
+            return s.with_resource(rec.model_copy(update={"checkpoint": data}))
+
+        self.sm.update(change)
 
     def _apply_drift(self) -> None:
-        with self._lock:
-            state = self.sm.state
+        def change(state: State) -> State:
             for d in self.plan.drift:
                 rec = state.resources.get(d.address)
                 if rec is None:
@@ -515,7 +520,9 @@ class _Walk:
                     state = state.without(d.address)
                 else:
                     state = state.with_resource(rec.model_copy(update={"attributes": d.after}))
-            self.sm.persist(state)
+            return state
+
+        self.sm.update(change)
 
     # --- events --------------------------------------------------------------------------
 
@@ -544,6 +551,15 @@ class _Walk:
         previous = signal.getsignal(signal.SIGINT)
         signal.signal(signal.SIGINT, handler)
         return previous if previous is not None else signal.SIG_DFL
+
+
+def _resumes(c: ResourceChange) -> bool:
+    """A tainted record is resumed (and its object adopted), never deleted first.
+
+    The provider contract (an apply that fails leaves no object or one findable by its
+    tags) makes adoption safe, and deleting first would create the object twice.
+    """
+    return c.action is Action.DELETE_THEN_CREATE and c.reason is Reason.TAINTED
 
 
 def _top(path: str) -> str:

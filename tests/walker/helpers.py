@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,15 @@ class MemoryStateManager:
         self.history: list[str] = []
         self._lock = threading.Lock()
 
-    def persist(self, state: State) -> None:
+    def update(self, change: Callable[[State], State]) -> State:
         with self._lock:
-            self.state = state.model_copy(update={"serial": self.state.serial + 1})
+            new = change(self.state)
+            self.state = new.model_copy(update={"serial": self.state.serial + 1})
             self.history.append(self.state.model_dump_json())
+            return self.state
+
+    def persist(self, state: State) -> State:
+        return self.update(lambda _: state)
 
 
 class CountingProvider(TestProvider):

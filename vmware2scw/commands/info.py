@@ -1,0 +1,115 @@
+"""`v2s graph`, `schema`, `inventory`, `version`."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from vmware2scw import __version__
+from vmware2scw.commands import common as c
+from vmware2scw.config import json_schema
+from vmware2scw.errors import ConfigError
+from vmware2scw.graph import build_graph, to_dot, to_mermaid
+from vmware2scw.plan.model import Plan
+from vmware2scw.registry import available
+from vmware2scw.state.model import State
+
+
+def graph(
+    fmt: Annotated[str, typer.Option("--format", "-format", help="dot | mermaid")] = "dot",
+    plan_file: Annotated[Path | None, typer.Option(
+        "-plan", "--plan", help="Colour nodes by the actions of this plan file.")] = None,
+) -> None:
+    """Print the resource graph (DOT for Graphviz, or Mermaid)."""
+    if fmt not in ("dot", "mermaid"):
+        raise ConfigError(f"unknown --format {fmt!r}", hint="use dot or mermaid")
+    actions: dict[str, str] | None = None
+    if plan_file is not None:
+        saved = Plan.from_json(plan_file.read_bytes())
+        actions = {ch.address: ch.action.value for ch in saved.changes}
+    with c.session() as s:
+        state = s.read_state(s.backend())
+        g = build_graph(s.desired(state.lineage))
+    c.out(to_dot(g, actions) if fmt == "dot" else to_mermaid(g, actions))
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schemas v2s publishes, by file name."""
+    return {
+        "config.schema.json": json_schema(),
+        "plan.schema.json": Plan.model_json_schema(),
+        "state.schema.json": State.model_json_schema(),
+    }
+
+
+def schema(
+    write: Annotated[Path | None, typer.Option("--write", help="Write every schema here.")
+                     ] = None,
+    which: Annotated[str, typer.Option("--which", help="config | plan | state")] = "config",
+) -> None:
+    """Print the config JSON Schema, or write all schemas (config, plan, state) to a folder."""
+    docs = schemas()
+    if write is not None:
+        write.mkdir(parents=True, exist_ok=True)
+        for name, doc in docs.items():
+            (write / name).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            c.out(f"wrote {write / name}")
+        return
+    key = f"{which}.schema.json"
+    if key not in docs:
+        raise ConfigError(f"unknown schema {which!r}", hint="use config, plan or state")
+    c.out(json.dumps(docs[key], indent=2, sort_keys=True))
+
+
+def inventory(
+    match: Annotated[list[str] | None, typer.Option(
+        "--match", help="Only VMs whose name matches this glob; repeatable.")] = None,
+    provider: Annotated[str | None, typer.Option(
+        "--provider", help="The source provider's local name (default: every one).")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+    yaml_out: Annotated[bool, typer.Option("--yaml")] = False,
+) -> None:
+    """List the source VMs the config's source providers see."""
+    with c.session() as s:
+        names = [provider] if provider else [
+            n for n in s.loaded.config.providers if s.block(n).source in ("vmware", "test")]
+        if not names:
+            raise ConfigError("no source provider in the config",
+                              hint="add a `vmware` provider under `providers:`")
+        state = s.read_state(s.backend())
+        s.open_registry(state.lineage)
+        found: list[dict[str, Any]] = []
+        for name in names:
+            resp = s.inventory(name, tuple(match or ()))
+            c.print_diagnostics(resp.diagnostics)
+            found.extend({"provider": name, **vm.model_dump(mode="json")} for vm in resp.vms)
+    if json_out:
+        c.out(c.dump_json(found))
+    elif yaml_out:
+        c.out(yaml.safe_dump(found, sort_keys=False))
+    else:
+        for vm in found:
+            disks = sum(d["capacity_bytes"] for d in vm["disks"])
+            c.out(f"{vm['name']}  {vm['num_cpus']} vCPU  {vm['memory_mb']} MiB  "
+                  f"{len(vm['disks'])} disks ({disks / 2**30:.1f} GiB)  {vm['power_state']}  "
+                  f"{vm['guest_family']}/{vm['firmware']}")
+        c.out(f"{len(found)} VMs.")
+
+
+def version() -> None:
+    """Print the version of v2s, Python and the installed provider plug-ins."""
+    c.out(f"v2s {__version__} (Python {platform.python_version()})")
+    c.out(f"providers: {', '.join(available())}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the app."""
+    app.command()(graph)
+    app.command()(schema)
+    app.command()(inventory)
+    app.command()(version)
