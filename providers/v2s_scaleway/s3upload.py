@@ -265,7 +265,7 @@ class Uploader:
         existing = head(self.s3, self.bucket, self.key)
         if existing is not None and self._matches(existing, sha.result()):
             return self._adopted(existing, sha.result())
-        self._open_upload()
+        self._open_upload(sha)
         self._upload_missing()
         sha256 = sha.result()
         if self.expected_sha256 and sha256 != self.expected_sha256:
@@ -304,7 +304,7 @@ class Uploader:
             bytes_sent=0, adopted=True,
         )
 
-    def _open_upload(self) -> None:
+    def _open_upload(self, sha: _Future) -> None:
         """Reuse the checkpointed (or an orphan) upload when its parts fit; else create one."""
         candidates: list[str] = []
         if self.prior.get("upload_id") and self.prior.get("key") in (None, self.key):
@@ -331,6 +331,8 @@ class Uploader:
             else:
                 self._abort(upload_id)
         if not self.upload_id:
+            if SHA_META not in self.metadata:  # lets a later run adopt the finished object
+                self.metadata[SHA_META] = self.expected_sha256 or sha.result()
             try:
                 res = self.s3.create_multipart_upload(
                     Bucket=self.bucket, Key=self.key, Metadata=self.metadata,

@@ -58,17 +58,17 @@ class ScalewaySettings(BaseModel):
     ca_bundle: Path | None = None
     request_checksum_calculation: ChecksumMode = "when_required"
     response_checksum_validation: ChecksumMode = "when_required"
-    connect_timeout: float = Field(10.0, gt=0)
-    read_timeout: float = Field(60.0, gt=0)
-    max_retries: int = Field(6, ge=0)
-    backoff_base: float = Field(0.5, ge=0)
-    backoff_max: float = Field(30.0, ge=0)
-    part_size_mib: int | None = Field(None, ge=5)
-    upload_concurrency: int = Field(4, ge=1, le=64)
-    poll_interval: float = Field(2.0, gt=0)
-    snapshot_timeout_base: float = Field(600.0, gt=0)  # seconds, plus per GiB below
-    snapshot_timeout_per_gib: float = Field(60.0, ge=0)
-    server_timeout: float = Field(900.0, gt=0)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=6, ge=0)
+    backoff_base: float = Field(default=0.5, ge=0)
+    backoff_max: float = Field(default=30.0, ge=0)
+    part_size_mib: int | None = Field(default=None, ge=5)
+    upload_concurrency: int = Field(default=4, ge=1, le=64)
+    poll_interval: float = Field(default=2.0, gt=0)
+    snapshot_timeout_base: float = Field(default=600.0, gt=0)  # seconds, plus per GiB below
+    snapshot_timeout_per_gib: float = Field(default=60.0, ge=0)
+    server_timeout: float = Field(default=900.0, gt=0)
     drop_unmapped_nics: bool = False
 
 

@@ -1,0 +1,381 @@
+"""The ``scaleway`` provider: s3_object, scw_snapshot, scw_image, scw_server.
+
+Failure contracts (DESIGN §5): every object is created with the lineage and
+address tags, and every create is preceded by a tag search, so an apply that
+fails (or a process killed) after a create call leaves an object the next run
+adopts. ``delete`` raises while the object still exists; absent objects are fine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vmware2scw.diagnostics import Diagnostic, error, info, warning
+from vmware2scw.errors import ProviderError
+from vmware2scw.provider import (
+    ApplyContext,
+    ApplyRequest,
+    ApplyResponse,
+    Attrs,
+    ConfigureRequest,
+    ConfigureResponse,
+    DeleteRequest,
+    DeleteResponse,
+    PlanRequest,
+    PlanResponse,
+    ReadRequest,
+    ReadResponse,
+    ResourceType,
+)
+
+from . import image as image_mod
+from . import server as server_mod
+from . import snapshot as snapshot_mod
+from .adopt import address_tag, has_tags, tag_value
+from .catalogue import Catalogue, Offer
+from .client import ScalewayClient
+from .networks import map_networks
+from .s3upload import SHA_META, Uploader, delete_object, ensure_bucket, list_prefix
+from .s3upload import make_s3_client as _make_s3
+from .settings import (
+    SENSITIVE_SETTINGS,
+    Credentials,
+    ScalewaySettings,
+    parse_settings,
+    region_of,
+    resolve_credentials,
+)
+
+RESOURCE_TYPES: dict[str, ResourceType] = {
+    "s3_object": ResourceType(
+        name="s3_object", transient=True, kind="upload",
+        force_new=frozenset({"source_sha256", "bucket", "key", "region"}),
+        computed=frozenset({"etag", "size", "sha256", "upload_id"}),
+    ),
+    "scw_snapshot": ResourceType(
+        name="scw_snapshot", kind="api",
+        force_new=frozenset({"zone", "bucket", "key", "size_bytes"}),
+        computed=frozenset({"id", "status", "size"}),
+    ),
+    "scw_image": ResourceType(
+        name="scw_image", kind="api",
+        force_new=frozenset({"zone", "arch", "root_snapshot_id", "extra_snapshot_ids"}),
+        computed=frozenset({"id", "state"}),
+    ),
+    "scw_server": ResourceType(
+        name="scw_server", kind="api",
+        force_new=frozenset({"zone", "image_id", "security_group", "public_ip",
+                             "private_networks"}),
+        computed=frozenset({"id", "state", "public_ip_address", "private_ips", "volume_ids",
+                            "monthly_price"}),
+    ),
+}
+
+
+class ScalewayProvider:
+    """Scaleway Object Storage + Block + Instance, through the official SDK and boto3."""
+
+    name = "scaleway"
+    settings_model = ScalewaySettings
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+        self.settings = ScalewaySettings()
+        self.lineage = ""
+        self.work_dir = Path()
+        self._creds: Credentials | None = None
+        self._api: ScalewayClient | None = None
+        self._s3: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._catalogue: Catalogue | None = None
+        self._planned_total = 0.0
+        self.tcp_targets: server_mod.TcpProbe = server_mod.default_tcp_targets  # lab hook
+
+    # --- set-up ----------------------------------------------------------------------------
+
+    def resource_types(self) -> Mapping[str, ResourceType]:
+        return RESOURCE_TYPES
+
+    def configure(self, req: ConfigureRequest) -> ConfigureResponse:
+        """Validate settings and resolve credentials; no network call is made here."""
+        self.settings = parse_settings(req.settings)
+        self.lineage = req.lineage
+        self.work_dir = req.work_dir
+        self._creds = resolve_credentials(self.settings, self._environ)
+        diags: list[Diagnostic] = []
+        if not self._creds.secret_key:
+            diags.append(warning(
+                "no Scaleway credentials found",
+                "Set secret_key/access_key in the provider block, SCW_SECRET_KEY/SCW_ACCESS_KEY, "
+                "or a profile in ~/.config/scw/config.yaml; plan and apply need them.",
+            ))
+        return ConfigureResponse(diagnostics=tuple(diags))
+
+    @property
+    def creds(self) -> Credentials:
+        if self._creds is None:
+            self._creds = resolve_credentials(self.settings, self._environ)
+        return self._creds
+
+    @property
+    def api(self) -> ScalewayClient:
+        with self._lock:
+            if self._api is None:
+                self._api = ScalewayClient(self.creds, self.settings)
+            return self._api
+
+    @property
+    def catalogue(self) -> Catalogue:
+        with self._lock:
+            if self._catalogue is None:
+                self._catalogue = Catalogue(self._fetch_offers)
+            return self._catalogue
+
+    def _fetch_offers(self, zone: str) -> dict[str, Offer]:
+        from .catalogue import fetch_offers
+
+        return fetch_offers(self.api, zone)
+
+    def s3(self, region: str) -> Any:
+        """One boto3 client per region (clients are thread-safe)."""
+        with self._lock:
+            if region not in self._s3:
+                st = self.settings
+                secret = self.creds.secret_key
+                verify: bool | str = str(st.ca_bundle) if st.ca_bundle else st.verify_tls
+                self._s3[region] = _make_s3(
+                    region=region, endpoint=st.s3_endpoint, access_key=self.creds.access_key,
+                    secret_key=secret.get_secret_value() if secret else None, verify=verify,
+                    request_checksum_calculation=st.request_checksum_calculation,
+                    response_checksum_validation=st.response_checksum_validation,
+                    addressing_style=st.s3_addressing_style,
+                    max_pool=st.upload_concurrency * 2 + 4,
+                    connect_timeout=st.connect_timeout, read_timeout=st.read_timeout,
+                )
+            return self._s3[region]
+
+    def suggest_type(self, cpus: int, memory_mb: int, *, zone: str | None = None,
+                     windows: bool = False) -> Offer | None:
+        """Cheapest type that fits a VM (for `v2s inventory`'s starter config)."""
+        return self.catalogue.suggest(zone or self.creds.zone, cpus, memory_mb, windows=windows)
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+        self._s3.clear()
+
+    def __repr__(self) -> str:
+        return f"ScalewayProvider(zone={self._creds.zone if self._creds else None!r})"
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _zone(self, attrs: Mapping[str, Any]) -> str:
+        return str(attrs.get("zone") or self.creds.zone)
+
+    def _region(self, attrs: Mapping[str, Any]) -> str:
+        return str(attrs.get("region") or region_of(self._zone(attrs)))
+
+    def _bucket(self, attrs: Mapping[str, Any], address: str) -> str:
+        bucket = attrs.get("bucket") or self.settings.transit_bucket
+        if not bucket:
+            raise ProviderError("no bucket for the upload", address=address,
+                                hint="set transit_bucket in the scaleway provider block")
+        return str(bucket)
+
+    # --- read ------------------------------------------------------------------------------
+
+    def read(self, req: ReadRequest) -> ReadResponse:
+        """One paginated listing per type and zone (or bucket), filtered by the lineage tag."""
+        out: dict[str, Attrs | None] = {}
+        groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for ref in req.resources:
+            where = (self._bucket(ref.attributes, ref.address) if ref.type == "s3_object"
+                     else self._zone(ref.attributes))
+            groups[(ref.type, where)].append(ref)
+        lineage_tag = f"v2s-lineage={self.lineage}"
+        for (typ, where), refs in groups.items():
+            if typ == "s3_object":
+                prefixes = {str(r.attributes.get("key", "")).split("/", 1)[0] for r in refs}
+                objects: dict[str, dict[str, Any]] = {}
+                s3 = self.s3(self._region(refs[0].attributes))
+                for prefix in sorted(prefixes):
+                    objects.update(list_prefix(s3, where, f"{prefix}/" if prefix else ""))
+                for r in refs:
+                    obj = objects.get(str(r.attributes.get("key")))
+                    out[r.address] = None if obj is None else {
+                        **r.attributes, "etag": obj.get("ETag"), "size": obj.get("Size")}
+                continue
+            listing: list[Any]
+            if typ == "scw_snapshot":
+                listing = snapshot_mod.list_tagged(self.api, where, lineage_tag)
+                to_attrs: Any = snapshot_mod.attrs_of
+            elif typ == "scw_image":
+                listing = image_mod.list_tagged(self.api, where, lineage_tag)
+                to_attrs = image_mod.attrs_of
+            elif typ == "scw_server":
+                listing = server_mod.list_tagged(self.api, where, lineage_tag)
+                to_attrs = server_mod.attrs_of
+            else:
+                raise ProviderError(f"unknown resource type {typ}")
+            by_id = {o.id: o for o in listing}
+            by_addr = {tag_value(o.tags, "v2s-address"): o for o in listing}
+            for r in refs:
+                obj = by_id.get(r.attributes.get("id")) or by_addr.get(r.address)
+                out[r.address] = None if obj is None else self._merge(r.attributes, to_attrs(obj))
+        return ReadResponse(attributes=out)
+
+    @staticmethod
+    def _merge(prior: Attrs, observed: Attrs) -> Attrs:
+        """Prior attributes updated with what the API shows (only keys v2s tracks)."""
+        merged = dict(prior)
+        for k, v in observed.items():
+            if k in prior or k in {"id", "state", "status"}:
+                merged[k] = v
+        return merged
+
+    # --- plan ------------------------------------------------------------------------------
+
+    def plan(self, req: PlanRequest) -> PlanResponse:
+        rtype = RESOURCE_TYPES.get(req.type)
+        if rtype is None:
+            raise ProviderError(f"the scaleway provider has no type {req.type}",
+                                address=req.address)
+        unknown = set(req.desired_unknown)
+        diags: list[Diagnostic] = []
+        desired = dict(req.desired)
+        if req.type == "scw_server":
+            desired, more = self._plan_server_inputs(req, desired)
+            diags += more
+        replace: list[str] = []
+        if req.prior is not None:
+            for attr in sorted(rtype.force_new):
+                if attr in desired and (attr in unknown or req.prior.get(attr) != desired[attr]):
+                    replace.append(attr)
+        planned = dict(desired)
+        new = req.prior is None or bool(replace)
+        for attr in rtype.computed:
+            if new:
+                planned[attr] = None
+                unknown.add(attr)
+            else:
+                planned[attr] = req.prior.get(attr) if req.prior else None
+        if req.type == "scw_server":
+            diags += self._plan_server_notes(req, planned, unknown, new)
+        return PlanResponse(planned=planned, unknown=tuple(sorted(unknown)),
+                            replace_paths=tuple(replace), diagnostics=tuple(diags))
+
+    def _plan_server_inputs(self, req: PlanRequest, desired: Attrs) -> tuple[Attrs, list[Any]]:
+        """Resolve ``network_mapping`` + ``source_nics`` into ``private_networks``."""
+        diags: list[Diagnostic] = []
+        mapping = desired.pop("network_mapping", None)
+        nics = desired.pop("source_nics", None)
+        drop = desired.pop("drop_unmapped_nics", None)
+        drop = self.settings.drop_unmapped_nics if drop is None else bool(drop)
+        if mapping is not None or nics is not None:
+            pns, diags = map_networks(nics or [], mapping or {}, drop_unmapped=drop,
+                                      address=req.address)
+            desired.setdefault("private_networks", pns)
+            if desired["private_networks"] is None:
+                desired["private_networks"] = pns
+        return desired, diags
+
+    def _plan_server_notes(self, req: PlanRequest, planned: Attrs, unknown: set[str],
+                           new: bool) -> list[Diagnostic]:
+        diags: list[Diagnostic] = []
+        ctype = planned.get("commercial_type")
+        zone = self._zone(planned)
+        offer: Offer | None = None
+        if ctype and "commercial_type" not in unknown:
+            try:
+                offers = self.catalogue.offers(zone)
+            except ProviderError as exc:
+                return [warning("instance catalogue unavailable: prices not shown",
+                                exc.message, address=req.address)]
+            offer = offers.get(str(ctype))
+            if offer is None:
+                near = ", ".join(sorted(offers)[:8])
+                return [error(f"unknown commercial type {ctype!r} in {zone}",
+                              f"Known types include: {near}", address=req.address)]
+            cpus, mem = planned.get("source_cpus"), planned.get("source_memory_mb")
+            if (cpus and offer.ncpus < int(cpus)) or (mem and offer.memory_mb < int(mem)):
+                diags.append(warning(
+                    f"{ctype} has {offer.ncpus} vCPU / {offer.memory_mb} MiB, "
+                    f"less than the VM's {cpus} vCPU / {mem} MiB", address=req.address))
+        if new and offer is not None:
+            planned["monthly_price"] = offer.monthly_price
+            unknown.discard("monthly_price")
+            with self._lock:
+                self._planned_total += offer.monthly_price
+                total = self._planned_total
+            diags.append(info(
+                f"new server {ctype}: about €{offer.monthly_price:.2f}/month",
+                f"running total of new servers in this plan: €{total:.2f}/month",
+                address=req.address))
+        if not new and req.prior and req.prior.get("commercial_type") != ctype:
+            diags.append(warning(
+                f"changing the type {req.prior.get('commercial_type')} -> {ctype} stops and "
+                "starts the server", address=req.address))
+        return diags
+
+    # --- apply / delete --------------------------------------------------------------------
+
+    def apply(self, req: ApplyRequest, ctx: ApplyContext) -> ApplyResponse:
+        p = dict(req.planned)
+        st = self.settings
+        if req.type == "s3_object":
+            bucket, region = self._bucket(p, ctx.address), self._region(p)
+            s3 = self.s3(region)
+            ensure_bucket(s3, bucket, region)
+            res = Uploader(
+                s3, path=Path(str(p["source_path"])), bucket=bucket, key=str(p["key"]), ctx=ctx,
+                checkpoint=req.checkpoint, concurrency=st.upload_concurrency,
+                part_size=st.part_size_mib * 1024 * 1024 if st.part_size_mib else None,
+                metadata={"v2s-lineage": self.lineage, "v2s-address": ctx.address},
+                expected_sha256=p.get("source_sha256") or None,
+            ).run()
+            attrs = {**p, "bucket": bucket, "region": region, "etag": res.etag,
+                     "size": res.size, "sha256": res.sha256, "upload_id": res.upload_id}
+        elif req.type == "scw_snapshot":
+            p.setdefault("bucket", st.transit_bucket)
+            attrs = snapshot_mod.apply_snapshot(self.api, st, p, ctx, req.checkpoint)
+        elif req.type == "scw_image":
+            attrs = image_mod.apply_image(self.api, st, p, ctx)
+        elif req.type == "scw_server":
+            p, _ = self._plan_server_inputs(
+                PlanRequest(address=ctx.address, type=req.type, prior=None, desired=p), p)
+            attrs = server_mod.apply_server(self.api, st, self.catalogue, p, req.prior, ctx,
+                                            self.tcp_targets)
+        else:
+            raise ProviderError(f"unknown resource type {req.type}", address=ctx.address)
+        return ApplyResponse(attributes=attrs)
+
+    def delete(self, req: DeleteRequest, ctx: ApplyContext) -> DeleteResponse:
+        p = dict(req.prior)
+        if req.type == "s3_object":
+            bucket = self._bucket(p, ctx.address)
+            delete_object(self.s3(self._region(p)), bucket, str(p["key"]), ctx.address)
+        elif req.type == "scw_server":
+            if not p.get("id") and req.checkpoint:
+                p["id"] = req.checkpoint.get("id")
+            server_mod.delete_server(self.api, self.settings, p, ctx)
+        elif req.type in {"scw_snapshot", "scw_image"}:
+            zone = self._zone(p)
+            mod: Any = snapshot_mod if req.type == "scw_snapshot" else image_mod
+            ids = {str(i) for i in (p.get("id"), (req.checkpoint or {}).get("id")) if i}
+            ids |= {o.id for o in mod.list_tagged(self.api, zone, address_tag(ctx.tags))
+                    if has_tags(o.tags, ctx.tags)}
+            for obj_id in sorted(ids):
+                if req.type == "scw_snapshot":
+                    snapshot_mod.delete_snapshot(self.api, zone, obj_id, ctx.address)
+                else:
+                    image_mod.delete_image(self.api, zone, obj_id, ctx.address)
+        else:
+            raise ProviderError(f"unknown resource type {req.type}", address=ctx.address)
+        return DeleteResponse()
+
+
+__all__ = ["RESOURCE_TYPES", "SENSITIVE_SETTINGS", "SHA_META", "ScalewayProvider"]
