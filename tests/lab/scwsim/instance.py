@@ -1,0 +1,449 @@
+"""Instance API: images from Block snapshots, servers, their actions and state sequences.
+
+Shapes follow instance-*.json in the recordings: creates answer 201 with a
+Location header, a new server is ``stopped``, actions answer 202 with the
+all-zero "fake task", SBS volumes inside a server are minimal objects, and
+terminate/DELETE leave SBS volumes behind (detached, ``available``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import block
+from .catalogue import MARKETPLACE, server_types
+from .errors import (
+    invalid_argument,
+    invalid_request,
+    not_found,
+    out_of_stock,
+    permissions_denied,
+    transient_state,
+)
+from .store import PUBLIC_ORG, Store, instance_page
+from .wire import Reply, Request, Router
+
+P = "/instance/v1/zones/<zone>"
+ALLOWED = {
+    "stopped": ["poweron", "backup"],
+    "running": ["poweroff", "terminate", "reboot", "stop_in_place", "backup"],
+    "starting": ["stop_in_place", "backup"],
+    "stopping": ["stop_in_place", "backup"],
+    "stopped in place": ["poweron", "terminate", "backup"],
+}
+ZERO_TASK = "00000000-0000-0000-0000-000000000000"
+
+
+def _location(req: Request, kind: str, rid: str) -> dict[str, str]:
+    return {"Location": f"/instance/v1/zones/{req.params['zone']}/{kind}/{rid}"}
+
+
+# -- marketplace --------------------------------------------------------------------
+def seed_marketplace(store: Store, zone: str = "fr-par-1") -> None:
+    """Public images (owned by Scaleway's public organisation) with SBS root snapshots."""
+    for image_id, name, snap_id, size, created in MARKETPLACE:
+        ts = created.replace("+00:00", "Z")
+        store.snapshots[snap_id] = {
+            "id": snap_id, "name": f"{name} root", "parent_volume": None, "size": size,
+            "project_id": PUBLIC_ORG, "created_at": ts, "updated_at": ts, "references": [],
+            "status": "available", "tags": [], "class": "sbs", "zone": zone, "public": True,
+        }  # fmt: skip
+        store.owner[snap_id] = PUBLIC_ORG
+        store.images[image_id] = {
+            "id": image_id, "name": name, "organization": PUBLIC_ORG, "project": PUBLIC_ORG,
+            "root_volume": {"volume_type": "sbs_snapshot", "id": snap_id, "size": 0, "name": ""},
+            "extra_volumes": {}, "public": True, "arch": "x86_64", "creation_date": created,
+            "modification_date": created, "default_bootscript": None, "from_server": "",
+            "state": "available", "tags": [], "zone": zone,
+        }  # fmt: skip
+        store.owner[image_id] = PUBLIC_ORG
+
+
+# -- images -----------------------------------------------------------------------
+def get_image(store: Store, zone: str, image_id: str) -> dict[str, Any]:
+    img = store.images.get(image_id)
+    if img is None or img["zone"] != zone:
+        raise not_found("instance", "instance_image", image_id)
+    return img
+
+
+def _link(store: Store, snap: dict[str, Any], image_id: str) -> None:
+    snap["references"].append({
+        "id": store.new_id(), "product_resource_type": "instance_image",
+        "product_resource_id": image_id, "created_at": store.clock.block_ts(),
+        "type": "link", "status": "attached",
+    })  # fmt: skip
+    block.refresh_snapshot_status(store, snap)
+
+
+def _usable_snapshot(store: Store, zone: str, snapshot_id: Any, arg: str) -> dict[str, Any]:
+    if not isinstance(snapshot_id, str) or not snapshot_id:
+        raise invalid_argument(arg, "a Block snapshot id is required")
+    snap = block.get_snapshot(store, zone, snapshot_id)
+    if snap["status"] not in ("available", "in_use"):
+        raise invalid_argument(arg, f"snapshot {snapshot_id} is {snap['status']}, not available")
+    return snap
+
+
+def create_image(store: Store, req: Request) -> Reply:
+    zone = req.params["zone"]
+    store.region_of(zone)
+    arch = req.field("arch")
+    if arch not in ("x86_64", "arm64"):
+        raise invalid_argument("arch", "must be x86_64 or arm64")
+    root = _usable_snapshot(store, zone, req.field("root_volume"), "root_volume")
+    extras_in = req.field("extra_volumes") or {}
+    extras = {}
+    for key, tpl in sorted(extras_in.items()):
+        snap = _usable_snapshot(store, zone, (tpl or {}).get("id"), f"extra_volumes.{key}")
+        extras[key] = snap
+    now = store.clock.instance_ts()
+    project = req.field("project") or req.field("organization") or store.account.project_id
+    img: dict[str, Any] = {
+        "id": store.new_id(), "name": req.field("name") or "image", "organization": project,
+        "project": project,
+        "root_volume": {"volume_type": "sbs_snapshot", "id": root["id"], "size": 0, "name": ""},
+        "extra_volumes": {
+            k: {"volume_type": "sbs_snapshot", "id": s["id"], "size": 0, "name": ""}
+            for k, s in extras.items()
+        },
+        "public": bool(req.field("public", False)), "arch": arch, "creation_date": now,
+        "modification_date": now, "default_bootscript": None, "from_server": "",
+        "state": "available", "tags": list(req.field("tags") or []), "zone": zone,
+    }  # fmt: skip
+    store.images[img["id"]] = img
+    for snap in (root, *extras.values()):
+        _link(store, snap, img["id"])
+    return Reply(201, {"image": store.view(img)}, _location(req, "images", img["id"]))
+
+
+def show_image(store: Store, req: Request) -> Reply:
+    return Reply(200, {"image": store.view(get_image(store, req.params["zone"], req.params["id"]))})
+
+
+def update_image(store: Store, req: Request) -> Reply:
+    img = get_image(store, req.params["zone"], req.params["id"])
+    if store.owner.get(img["id"]) == PUBLIC_ORG:
+        raise permissions_denied("write", "instance_image")
+    for name in ("name", "arch", "public"):
+        if req.field(name) is not None:
+            img[name] = req.field(name)
+    if req.field("tags") is not None:
+        img["tags"] = list(req.field("tags"))
+    img["modification_date"] = store.clock.instance_ts()
+    return Reply(200, {"image": store.view(img)})
+
+
+def delete_image(store: Store, req: Request) -> Reply:
+    img = get_image(store, req.params["zone"], req.params["id"])
+    if store.owner.get(img["id"]) == PUBLIC_ORG:
+        raise permissions_denied("delete", "instance_image")
+    del store.images[img["id"]]
+    for vol in (img["root_volume"], *img["extra_volumes"].values()):
+        snap = store.snapshots.get(vol["id"])
+        if snap is not None:
+            snap["references"] = [
+                r for r in snap["references"] if r["product_resource_id"] != img["id"]
+            ]
+            block.refresh_snapshot_status(store, snap)
+    return Reply(204)
+
+
+def list_images(store: Store, req: Request) -> Reply:
+    zone = req.params["zone"]
+    items = [i for i in store.images.values() if i["zone"] == zone]
+    for field_name in ("project", "organization", "arch"):
+        value = req.q(field_name)
+        if value:
+            items = [i for i in items if i[field_name] == value]
+    name = req.q("name")
+    if name:
+        items = [i for i in items if name in i["name"]]
+    public = req.q("public")
+    if public is not None:
+        items = [i for i in items if i["public"] == (public.lower() == "true")]
+    tags = [t for t in (req.q("tags") or "").split(",") if t]
+    if tags:
+        items = [i for i in items if set(tags) <= set(i["tags"])]
+    page, headers = instance_page(req.query, items, "/images")
+    return Reply(200, {"images": [store.view(i) for i in page]}, headers)
+
+
+# -- servers ----------------------------------------------------------------------
+def get_server(store: Store, zone: str, server_id: str) -> dict[str, Any]:
+    srv = store.servers.get(server_id)
+    if srv is None or srv["zone"] != zone:
+        raise not_found("instance", "instance_server", server_id)
+    return srv
+
+
+def render_server(store: Store, srv: dict[str, Any]) -> dict[str, Any]:
+    body = store.view(srv)
+    image_id = body["image"]
+    body["image"] = store.view(store.images[image_id]) if image_id in store.images else None
+    body["volumes"] = {
+        k: {"boot": False, "volume_type": "sbs_volume", "id": vid, "state": "available",
+            "zone": body["zone"]}
+        for k, vid in srv["volumes"].items()
+    }  # fmt: skip
+    body["private_nics"] = [store.view(store.nics[n]) for n in srv["private_nics"]]
+    return body
+
+
+def _attach(store: Store, vol: dict[str, Any], server_id: str) -> None:
+    vol["references"] = [{
+        "id": store.new_id(), "product_resource_type": "instance_server",
+        "product_resource_id": server_id, "created_at": vol["created_at"],
+        "type": "exclusive", "status": "attached",
+    }]  # fmt: skip
+    block.set_status(store, vol, "in_use")
+
+
+def _detach_all(store: Store, srv: dict[str, Any]) -> None:
+    now = store.clock.block_ts()
+    for vid in srv["volumes"].values():
+        vol = store.volumes.get(vid)
+        if vol is not None:
+            vol.update(references=[], status="available", updated_at=now, last_detached_at=now)
+    for nic_id in srv["private_nics"]:
+        store.nics.pop(nic_id, None)
+    ip = srv.get("public_ip")
+    if ip is not None and ip.get("dynamic"):
+        store.ips.pop(ip["id"], None)
+
+
+def _server_volumes(
+    store: Store, req: Request, zone: str, name: str, image: dict[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """Create or check the Block volumes of a new server; keys "0", "1", ..."""
+    templates: dict[str, Any] = dict(req.field("volumes") or {})
+    project = req.field("project") or store.account.project_id
+    if image is not None:
+        templates.setdefault("0", {})
+        for k, extra in image["extra_volumes"].items():
+            templates.setdefault(k, {"base_snapshot": extra["id"]})
+    if "0" not in templates:
+        raise invalid_argument("volumes", "an image or a root volume is required")
+    for key, tpl in templates.items():
+        if not key.isdigit() or not isinstance(tpl, dict):
+            raise invalid_argument(f"volumes.{key}", 'volume keys are indexes ("0", "1"...)')
+        vtype = tpl.get("volume_type", "sbs_volume")
+        if vtype != "sbs_volume":
+            raise invalid_argument(
+                f"volumes.{key}.volume_type", f"{vtype} is not simulated: use sbs_volume"
+            )
+        if tpl.get("id"):
+            vol = block.get_volume(store, zone, tpl["id"])
+            if vol["status"] != "available":
+                raise invalid_argument(f"volumes.{key}.id", f"volume is {vol['status']}")
+    made: dict[str, dict[str, Any]] = {}
+    for key in sorted(templates, key=int):
+        tpl = templates[key]
+        vname = tpl.get("name") or f"{image['name'] if image else name}_sbs_volume_{key}"
+        if tpl.get("id"):
+            made[key] = store.volumes[tpl["id"]]
+            continue
+        snapshot_id = tpl.get("base_snapshot")
+        if snapshot_id is None and key == "0" and image is not None:
+            snapshot_id = image["root_volume"]["id"]
+        if snapshot_id is not None:
+            made[key] = block.volume_from_snapshot(
+                store, zone, snapshot_id, tpl.get("size"), vname, 5000, project, [], "in_use"
+            )
+        else:
+            size = tpl.get("size")
+            if not isinstance(size, int) or size < 1_000_000_000:
+                raise invalid_argument(f"volumes.{key}.size", "size of at least 1 GB required")
+            made[key] = block.new_volume(
+                store, zone, vname, size, 5000, project, [], None, "in_use"
+            )
+    return made
+
+
+def _public_ip(store: Store, zone: str, project: str) -> dict[str, Any]:
+    n = len(store.ips) + 1
+    ip: dict[str, Any] = {
+        "id": store.new_id(), "address": f"51.15.{(n >> 8) & 0xFF}.{n & 0xFF}",
+        "gateway": "62.210.0.1", "netmask": "32", "family": "inet", "dynamic": True,
+        "provisioning_mode": "dhcp", "tags": [], "ipam_id": store.new_id(), "state": "attached",
+    }  # fmt: skip
+    store.ips[ip["id"]] = {"ip": ip, "project": project, "zone": zone}
+    return ip
+
+
+def create_server(store: Store, req: Request) -> Reply:
+    zone = req.params["zone"]
+    store.region_of(zone)
+    ctype = req.field("commercial_type")
+    types = server_types()
+    if ctype not in types:
+        raise invalid_argument("commercial_type", f"{ctype!r} is not a commercial type")
+    if store.availability.get(ctype) == "shortage":
+        raise out_of_stock("instance_server")
+    image = get_image(store, zone, req.field("image")) if req.field("image") else None
+    name = req.field("name") or "server"
+    sid = store.new_id()
+    volumes = _server_volumes(store, req, zone, name, image)
+    project = req.field("project") or req.field("organization") or store.account.project_id
+    for vol in volumes.values():
+        _attach(store, vol, sid)
+    dynamic = bool(req.field("dynamic_ip_required", True))
+    ip = _public_ip(store, zone, project) if dynamic else None
+    sg = req.field("security_group") or "5881315f-2400-43a0-ac75-08adf6cb8c12"
+    now = store.clock.instance_ts()
+    srv: dict[str, Any] = {
+        "id": sid, "name": name, "arch": "x86_64", "commercial_type": ctype,
+        "boot_type": req.field("boot_type") or "local", "organization": project,
+        "project": project, "hostname": name, "image": image["id"] if image else None,
+        "volumes": {k: v["id"] for k, v in volumes.items()},
+        "tags": list(req.field("tags") or []), "state": "stopped",
+        "protected": bool(req.field("protected", False)), "state_detail": "",
+        "public_ip": ip, "public_ips": [ip] if ip else [], "mac_address": store.new_mac(),
+        "routed_ip_enabled": True, "ipv6": None, "extra_networks": [],
+        "dynamic_ip_required": dynamic, "enable_ipv6": False, "private_ip": None,
+        "creation_date": now, "modification_date": now, "bootscript": None,
+        "security_group": {"id": sg, "name": "Default security group"}, "location": None,
+        "maintenances": [], "allowed_actions": ALLOWED["stopped"], "placement_group": None,
+        "private_nics": [], "zone": zone, "filesystems": [], "end_of_service": False,
+        "dns": f"{sid}.pub.instances.scw.cloud", "admin_password_encryption_ssh_key_id": None,
+    }  # fmt: skip
+    store.servers[sid] = srv
+    return Reply(201, {"server": render_server(store, srv)}, _location(req, "servers", sid))
+
+
+def show_server(store: Store, req: Request) -> Reply:
+    srv = get_server(store, req.params["zone"], req.params["id"])
+    return Reply(200, {"server": render_server(store, srv)})
+
+
+def list_servers(store: Store, req: Request) -> Reply:
+    zone = req.params["zone"]
+    items = [s for s in store.servers.values() if s["zone"] == zone]
+    for field_name in ("project", "organization", "commercial_type", "state"):
+        value = req.q(field_name)
+        if value:
+            items = [s for s in items if s[field_name] == value]
+    name = req.q("name")
+    if name:
+        items = [s for s in items if name in s["name"]]
+    tags = [t for t in (req.q("tags") or "").split(",") if t]
+    if tags:  # Instance: every listed tag must be present
+        items = [s for s in items if set(tags) <= set(s["tags"])]
+    ids = [i for i in (req.q("servers") or "").split(",") if i]
+    if ids:
+        items = [s for s in items if s["id"] in ids]
+    pn = req.q("private_network")
+    if pn:
+        items = [
+            s for s in items
+            if any(store.nics[n]["private_network_id"] == pn for n in s["private_nics"])
+        ]  # fmt: skip
+    page, headers = instance_page(req.query, items, "/servers")
+    return Reply(200, {"servers": [render_server(store, s) for s in page]}, headers)
+
+
+def update_server(store: Store, req: Request) -> Reply:
+    srv = get_server(store, req.params["zone"], req.params["id"])
+    ctype = req.field("commercial_type")
+    if ctype is not None and ctype != srv["commercial_type"]:
+        if ctype not in server_types():
+            raise invalid_argument("commercial_type", f"{ctype!r} is not a commercial type")
+        if srv["state"] != "stopped":
+            raise invalid_request("server should be stopped to change its commercial type")
+        srv["commercial_type"] = ctype
+    for name in ("name", "protected", "dynamic_ip_required", "boot_type"):
+        if req.field(name) is not None:
+            srv[name] = req.field(name)
+    if req.field("tags") is not None:
+        srv["tags"] = list(req.field("tags"))
+    srv["modification_date"] = store.clock.instance_ts()
+    return Reply(200, {"server": render_server(store, srv)})
+
+
+def delete_server(store: Store, req: Request) -> Reply:
+    srv = get_server(store, req.params["zone"], req.params["id"])
+    if srv["state"] not in ("stopped", "stopped in place"):
+        raise invalid_request("server should be stopped")
+    _detach_all(store, srv)
+    del store.servers[srv["id"]]
+    return Reply(204)
+
+
+def _set_state(store: Store, srv: dict[str, Any], state: str, detail: str) -> None:
+    srv["state"], srv["state_detail"] = state, detail
+    srv["allowed_actions"] = ALLOWED[state]
+    srv["modification_date"] = store.clock.instance_ts()
+    if state in ("running", "stopping") and srv["location"] is None:
+        srv["location"] = {
+            "zone_id": srv["zone"], "platform_id": "14", "cluster_id": "16",
+            "hypervisor_id": "2001", "node_id": "58",
+        }  # fmt: skip
+    if state in ("stopped", "starting"):
+        srv["location"] = None
+
+
+def _after(store: Store, srv: dict[str, Any], seconds: float, expect: tuple[str, str],
+           then: tuple[str, str] | None) -> None:  # fmt: skip
+    """After ``seconds``, move from state ``expect`` to ``then`` (None = delete)."""
+    sid = srv["id"]
+
+    def fire() -> None:
+        cur = store.servers.get(sid)
+        if cur is None or (cur["state"], cur["state_detail"]) != expect:
+            return
+        if then is None:
+            _detach_all(store, cur)
+            del store.servers[sid]
+            return
+        _set_state(store, cur, *then)
+        if then[0] == "running" and store.on_running is not None:
+            store.on_running(sid)
+
+    store.later(seconds, fire)
+
+
+def server_action(store: Store, req: Request) -> Reply:
+    srv = get_server(store, req.params["zone"], req.params["id"])
+    action = req.field("action", "poweron")
+    t = store.timings
+    if action not in ALLOWED[srv["state"]] or action == "backup":
+        if srv["state"] in ("starting", "stopping"):
+            raise transient_state("instance_server", srv["id"], srv["state"])
+        raise invalid_request(f"action {action} is not allowed in state {srv['state']}")
+    if action == "poweron":
+        _set_state(store, srv, "starting", "allocating node")
+        booted = ("running", "booting kernel")
+        _after(store, srv, t.poweron, ("starting", "allocating node"), booted)
+    elif action == "poweroff":
+        _set_state(store, srv, "stopping", "stopping")
+        _after(store, srv, t.poweroff, ("stopping", "stopping"), ("stopped", ""))
+    elif action == "stop_in_place":
+        _set_state(store, srv, "stopping", "stopping")
+        _after(store, srv, t.poweroff, ("stopping", "stopping"), ("stopped in place", ""))
+    elif action == "terminate":
+        _set_state(store, srv, "stopping", "terminating")
+        _after(store, srv, t.terminate, ("stopping", "terminating"), None)
+    elif action == "reboot":
+        _set_state(store, srv, "starting", "rebooting")
+        _after(store, srv, t.reboot, ("starting", "rebooting"), ("running", "booting kernel"))
+    task = {
+        "id": ZERO_TASK, "description": "fake task", "status": "pending",
+        "href_from": f"/servers/{srv['id']}/action", "href_result": f"/servers/{srv['id']}",
+        "started_at": store.clock.instance_ts(), "terminated_at": None, "progress": 0,
+        "zone": srv["zone"],
+    }  # fmt: skip
+    return Reply(202, {"task": task})
+
+
+def register(router: Router) -> None:
+    router.add("GET", P + "/images", list_images, "instance")
+    router.add("POST", P + "/images", create_image, "instance")
+    router.add("GET", P + "/images/<id>", show_image, "instance")
+    router.add("PATCH", P + "/images/<id>", update_image, "instance")
+    router.add("DELETE", P + "/images/<id>", delete_image, "instance")
+    router.add("GET", P + "/servers", list_servers, "instance")
+    router.add("POST", P + "/servers", create_server, "instance")
+    router.add("GET", P + "/servers/<id>", show_server, "instance")
+    router.add("PATCH", P + "/servers/<id>", update_server, "instance")
+    router.add("DELETE", P + "/servers/<id>", delete_server, "instance")
+    router.add("POST", P + "/servers/<id>/action", server_action, "instance")

@@ -1,0 +1,85 @@
+"""Request and reply values passed between the HTTP server and the API handlers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+
+from .errors import Api, ApiError, invalid_argument
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+@dataclass
+class Request:
+    """One parsed API call: path parameters, query (every value a list) and JSON body."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, list[str]]
+    body: Any
+
+    def q(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def field(self, name: str, default: Any = None) -> Any:
+        if self.body is None:
+            return default
+        if not isinstance(self.body, dict):
+            raise invalid_argument(name, "the request body must be a JSON object")
+        return self.body.get(name, default)
+
+
+@dataclass
+class Reply:
+    """One answer: status, JSON body (None = empty) and extra headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    api: Api = "instance"
+
+    def encode(self) -> bytes:
+        if self.body is None:
+            return b""
+        if self.api == "instance":  # Instance: ", " and ": " separators, proto key order
+            return json.dumps(self.body).encode()
+        return json.dumps(self.body, separators=(", ", ":")).encode()
+
+
+Handler = Callable[["Store", Request], Reply]
+
+
+class Router:
+    """Maps (method, path) to a handler with werkzeug's URL rules."""
+
+    def __init__(self) -> None:
+        self._map = Map(strict_slashes=False, merge_slashes=False)
+        self._handlers: dict[str, Handler] = {}
+        self._apis: dict[str, Api] = {}
+
+    def add(self, method: str, rule: str, handler: Handler, api: Api) -> None:
+        endpoint = f"{method} {rule}"
+        self._map.add(Rule(rule, endpoint=endpoint, methods=[method]))
+        self._handlers[endpoint] = handler
+        self._apis[endpoint] = api
+
+    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str], Api]:
+        adapter = self._map.bind("simulator", "/")
+        try:
+            endpoint, params = adapter.match(path, method=method)
+        except MethodNotAllowed:
+            raise ApiError(
+                405, {"type": "method_not_allowed", "message": "method not allowed"}
+            ) from None
+        except NotFound:
+            raise ApiError(404, {"type": "not_found", "message": "path not found"}) from None
+        return self._handlers[str(endpoint)], dict(params), self._apis[str(endpoint)]
