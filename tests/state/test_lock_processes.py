@@ -57,6 +57,17 @@ def read_lines(procs: list[subprocess.Popen[str]], want: int) -> dict[int, list[
     return lines
 
 
+def reap(procs: list[subprocess.Popen[str]]) -> None:
+    """Kill what still runs and close every pipe."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        for stream in (p.stdin, p.stdout, p.stderr):
+            if stream and not stream.closed:
+                stream.close()
+
+
 def start_pair(block: dict[str, Any]) -> list[subprocess.Popen[str]]:
     procs = [spawn(block, "apply"), spawn(block, "apply")]
     ready = read_lines(procs, 2)
@@ -90,13 +101,7 @@ def test_two_processes_exactly_one_runs_the_other_names_the_holder(
         assert winner.wait(timeout=DEADLINE) == 0
         assert from_config(backend_config, tmp_path).current_lock() is None
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-            for stream in (p.stdin, p.stdout, p.stderr):
-                if stream and not stream.closed:
-                    stream.close()
+        reap(procs)
 
 
 def test_a_killed_holder(backend_config: dict[str, Any], tmp_path: Path) -> None:
@@ -110,12 +115,7 @@ def test_a_killed_holder(backend_config: dict[str, Any], tmp_path: Path) -> None
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=DEADLINE)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            if stream and not stream.closed:
-                stream.close()
+        reap([proc])
     backend = from_config(backend_config, tmp_path)
     mine = LockInfo.new("apply")
     if "local" in backend_config:

@@ -50,10 +50,14 @@ class Encoder:
             for f in _HEADER_FIELDS
         )
         outputs = json.dumps(state.outputs, sort_keys=True, ensure_ascii=False).encode()
-        body = b",\n    ".join(lines)
-        resources = b"{\n    " + body + b"\n  }" if lines else b"{}"
-        tail = b'  "outputs": ' + outputs + b',\n  "resources": ' + resources + b"\n}\n"
-        return b"{\n" + head + tail
+        if not lines:
+            return b"".join((b"{\n", head, b'  "outputs": ', outputs, b',\n  "resources": {}\n}\n'))
+        parts = [b"{\n", head, b'  "outputs": ', outputs, b',\n  "resources": {\n    ']
+        separated = [b""] * (2 * len(lines) - 1)
+        separated[::2] = lines
+        separated[1::2] = [b",\n    "] * (len(lines) - 1)
+        parts += [*separated, b"\n  }\n}\n"]
+        return b"".join(parts)  # one copy of the (large) body, not one per concatenation
 
 
 def dumps(state: State) -> bytes:
