@@ -55,7 +55,7 @@ def test_list_selects_exact_partial_and_glob() -> None:
 def test_show_gives_the_record_or_a_suggestion() -> None:
     state = chain()
     assert commands.show_resource(state, ADDRESSES[3])["address"] == ADDRESSES[3]
-    with pytest.raises(StateError, match="did you mean migration.web-01.scw_server"):
+    with pytest.raises(StateError, match=r"did you mean migration\.web-01\.scw_server"):
         commands.show_resource(state, "migration.web-01.scw_servr")
 
 
