@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from v2s_scaleway.client import (
     ApiError,
     ApiTransientError,
@@ -59,7 +58,7 @@ def fake() -> Iterator[tuple[str, Script]]:
             self.end_headers()
             self.wfile.write(body)
 
-        do_GET = do_POST = do_DELETE = do_PATCH = _serve
+        do_GET = do_POST = do_DELETE = do_PATCH = _serve  # noqa: N815 - http.server names
 
         def log_message(self, *args: object) -> None:
             pass

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from v2s_scaleway.settings import ScalewaySettings, parse_settings, resolve_credentials
+
 from vmware2scw.errors import ConfigError
 
 FILE_SECRET = "ffffffff-0000-0000-0000-000000000001"
