@@ -1,0 +1,1 @@
+"""The `vmware` provider: vSphere inventory, validation, snapshots and disk export (pyvmomi)."""

@@ -1,0 +1,11 @@
+"""pyVmomi's dynamic types, seen by the type checker as ``Any`` (its stubs are partial)."""
+
+from typing import Any
+
+from pyVmomi import vim as _vim
+from pyVmomi import vmodl as _vmodl
+from pyVmomi.SoapAdapter import SoapStubAdapter as _Stub
+
+vim: Any = _vim
+vmodl: Any = _vmodl
+SoapStubAdapter: Any = _Stub

@@ -1,0 +1,312 @@
+"""``VMwareProvider``: protocol verbs for ``vmware_snapshot`` and ``disk_export``, inventory.
+
+Failure contracts (vmware2scw.provider): ``apply`` of a snapshot leaves either no snapshot
+or one named ``v2s-<lineage8>`` tagged in its description, adopted by the next run; an
+export keeps its completed chunks in the checkpoint; ``delete`` raises while the object
+still exists.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from v2s_vmware import cutover, export, snapshot
+from v2s_vmware._vmomi import vim, vmodl
+from v2s_vmware.inventory import inventory
+from v2s_vmware.session import Session
+from v2s_vmware.settings import VMwareSettings, resolve
+from v2s_vmware.types import EXPORT_OUT, RESOURCE_TYPES, SNAPSHOT_OUT
+from v2s_vmware.validate import Checks, validate
+from vmware2scw.diagnostics import Diagnostic, warning
+from vmware2scw.errors import ProviderError, TransientError
+from vmware2scw.provider import (
+    ApplyContext,
+    ApplyRequest,
+    ApplyResponse,
+    Attrs,
+    ConfigureRequest,
+    ConfigureResponse,
+    DeleteRequest,
+    DeleteResponse,
+    InventoryRequest,
+    InventoryResponse,
+    PlanRequest,
+    PlanResponse,
+    ReadRequest,
+    ReadResponse,
+    ResourceType,
+    VMFacts,
+)
+
+CHECKPOINT_EVERY_S = 0.5
+
+
+class VMwareProvider:
+    """The source side of a migration (entry point ``vmware``)."""
+
+    name = "vmware"
+    settings_model = VMwareSettings
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+        self._settings: VMwareSettings | None = None
+        self._session: Session | None = None
+        self._facts: dict[str, VMFacts] = {}
+        self._lock = threading.Lock()
+        self.lineage = ""
+        self.export_stats: dict[str, export.ExportStats] = {}  # by address, for tests/reports
+
+    # --- set-up ------------------------------------------------------------------------------
+
+    def resource_types(self) -> Mapping[str, ResourceType]:
+        return RESOURCE_TYPES
+
+    def configure(self, req: ConfigureRequest) -> ConfigureResponse:
+        self._settings = resolve(req.settings, self._environ)
+        self._session = Session(self._settings)
+        self.lineage = req.lineage
+        diags: list[Diagnostic] = []
+        if self._settings.insecure and not self._settings.thumbprint:
+            diags.append(warning("vCenter TLS certificate checks are off (insecure: true)",
+                                 "pin the certificate with `thumbprint` or give `ca_file` "
+                                 "instead; anyone on the path could read the credentials."))
+        return ConfigureResponse(diagnostics=tuple(diags))
+
+    @property
+    def settings(self) -> VMwareSettings:
+        if self._settings is None:
+            raise ProviderError("the vmware provider is used before configure()")
+        return self._settings
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise ProviderError("the vmware provider is used before configure()")
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    # --- inventory ---------------------------------------------------------------------------
+
+    def inventory(self, req: InventoryRequest) -> InventoryResponse:
+        """Every VM matching the patterns, in one PropertyCollector retrieval."""
+        vms = inventory(self.session, req.patterns)
+        diags: list[Diagnostic] = []
+        seen: dict[str, int] = {}
+        for vm in vms:
+            seen[vm.name] = seen.get(vm.name, 0) + 1
+        with self._lock:
+            self._facts.update({vm.name: vm for vm in vms})
+        for name, count in sorted(seen.items()):
+            if count > 1:
+                diags.append(warning(f"{count} VMs are named {name!r}",
+                                     "v2s names VMs by name: rename them, or pin one with "
+                                     "`source: {vm_uuid: ...}`."))
+        return InventoryResponse(vms=tuple(vms), diagnostics=tuple(diags))
+
+    def facts(self, vm: str) -> VMFacts | None:
+        """Cached facts of a VM by name (from the last inventory or read)."""
+        with self._lock:
+            return self._facts.get(vm)
+
+    # --- read --------------------------------------------------------------------------------
+
+    def read(self, req: ReadRequest) -> ReadResponse:
+        out: dict[str, Attrs | None] = {}
+        snaps = [r for r in req.resources if r.type == "vmware_snapshot"]
+        if snaps:
+            names = sorted({str(r.attributes.get("vm", "")) for r in snaps})
+            by_moref = {vm.moref: vm for vm in self.inventory(InventoryRequest(
+                patterns=tuple(names))).vms}
+            for r in snaps:
+                vm = by_moref.get(str(r.attributes.get("vm_moref", "")))
+                present = vm is not None and r.attributes.get("name") in vm.snapshots
+                out[r.address] = dict(r.attributes) if present else None
+        for r in req.resources:
+            if r.type == "disk_export":
+                path = Path(str(r.attributes.get("path") or "/nonexistent"))
+                ok = path.is_file() and path.stat().st_size == r.attributes.get("size")
+                out[r.address] = dict(r.attributes) if ok else None
+        return ReadResponse(attributes=out)
+
+    # --- plan --------------------------------------------------------------------------------
+
+    def plan(self, req: PlanRequest) -> PlanResponse:
+        rtype = RESOURCE_TYPES.get(req.type)
+        if rtype is None:
+            raise ProviderError(f"the vmware provider has no resource type {req.type!r}",
+                                address=req.address)
+        outs = SNAPSHOT_OUT if req.type == "vmware_snapshot" else EXPORT_OUT
+        planned = dict(req.desired)
+        unknown: tuple[str, ...] = tuple(sorted(outs))
+        replace: tuple[str, ...] = ()
+        if req.prior is not None:
+            replace = tuple(sorted(
+                k for k in rtype.force_new
+                if k not in req.desired_unknown and req.prior.get(k) != req.desired.get(k)
+            ))
+            if not replace and not req.desired_unknown:
+                planned.update({k: req.prior[k] for k in outs if k in req.prior})
+                unknown = tuple(sorted(k for k in outs if k not in req.prior))
+        diags: list[Diagnostic] = []
+        if req.type == "vmware_snapshot":
+            facts = self.facts(str(req.desired.get("vm", "")))
+            if facts is not None:
+                diags = validate(facts, self._checks(req.desired), address=req.address)
+        return PlanResponse(planned=planned, unknown=unknown, replace_paths=replace,
+                            diagnostics=tuple(diags))
+
+    def _checks(self, desired: Attrs) -> Checks:
+        s = self.settings
+        return Checks(
+            own_snapshot=str(desired.get("name", "")),
+            power_off_source=bool(desired.get("power_off_source")),
+            bios_to_uefi=s.bios_to_uefi, max_disk_bytes=s.max_disk_bytes,
+            supported_families=s.supported_families, warn_families=s.warn_families,
+            target_type=str(desired.get("target_type") or ""),
+            target_cpus=desired.get("target_cpus"),
+            target_memory_mb=desired.get("target_memory_mb"),
+            server_name=desired.get("server_name"),
+        )
+
+    # --- apply / delete ----------------------------------------------------------------------
+
+    def apply(self, req: ApplyRequest, ctx: ApplyContext) -> ApplyResponse:
+        if req.type == "vmware_snapshot":
+            return ApplyResponse(attributes=self._apply_snapshot(req, ctx))
+        if req.type == "disk_export":
+            return ApplyResponse(attributes=self._apply_export(req, ctx))
+        raise ProviderError(f"the vmware provider has no resource type {req.type!r}",
+                            address=req.address)
+
+    def delete(self, req: DeleteRequest, ctx: ApplyContext) -> DeleteResponse:
+        if req.type == "vmware_snapshot":
+            self._delete_snapshot(req, ctx)
+        elif req.type == "disk_export":
+            for p in {str(req.prior.get("path") or ""), str(ctx.work_dir / _raw_name(req.prior))}:
+                if p:
+                    Path(p).unlink(missing_ok=True)
+        return DeleteResponse()
+
+    def _locate(self, planned: Attrs, address: str) -> Any:
+        name, uuid = str(planned.get("vm", "")), str(planned.get("vm_uuid") or "")
+        facts = self.facts(name)
+        if facts is None or (uuid and facts.instance_uuid != uuid):
+            self.inventory(InventoryRequest(patterns=(name,)))
+            facts = self.facts(name)
+        vm = snapshot.find_vm(self.session, moref=facts.moref if facts else "", uuid=uuid,
+                              name=name)
+        if vm is None:
+            raise ProviderError(f"source VM {name!r} not found in vCenter", address=address,
+                                hint="check `source.vm`; run `v2s inventory` to list VMs")
+        return vm
+
+    def _apply_snapshot(self, req: ApplyRequest, ctx: ApplyContext) -> Attrs:
+        p, a, cp = req.planned, req.address, dict(req.checkpoint or {})
+        vm = self._locate(p, a)
+        s = self.session
+        if "prior_power_state" not in cp:
+            cp = {"vm_moref": vm._moId, "prior_power_state": cutover.power_state(s, vm)}
+            ctx.checkpoint(cp)
+        if p.get("power_off_source"):
+            ctx.progress("power-off", message="shutting the source VM down")
+            cutover.power_off(s, vm, timeout_s=self.settings.shutdown_timeout_s, address=a)
+        name = str(p["name"])
+        node = snapshot.find_snapshot(snapshot.snapshot_nodes(s, vm), name=name)
+        if node is not None:
+            moref, created = str(node.snapshot._moId), snapshot.created_at(node)
+        else:
+            ctx.progress("snapshot", message=f"creating snapshot {name}")
+            desc = "created by v2s; " + "; ".join(ctx.tags)
+            moref, created = snapshot.create(s, vm, name=name, description=desc,
+                                             quiesce=bool(p.get("quiesce")), address=a)
+        return {**p, "snapshot_moref": moref, "vm_moref": str(vm._moId),
+                "prior_power_state": cp["prior_power_state"], "created_at": created}
+
+    def _delete_snapshot(self, req: DeleteRequest, ctx: ApplyContext) -> None:
+        prior, a, s = req.prior, req.address, self.session
+        vm = snapshot.vm_ref(str(prior.get("vm_moref") or (req.checkpoint or {}).get("vm_moref")
+                                 or ""))
+        if not vm._moId:
+            return
+        try:
+            nodes = snapshot.snapshot_nodes(s, vm)
+        except vmodl.fault.ManagedObjectNotFound:
+            return  # the VM is gone, and its snapshots with it
+        node = snapshot.find_snapshot(nodes, moref=str(prior.get("snapshot_moref") or ""),
+                                      name=str(prior.get("name") or ""))
+        if node is not None:
+            snapshot.remove(s, node.snapshot, address=a)
+        if prior.get("power_off_source") and getattr(ctx, "operation", "") == "destroy":
+            cutover.restore(s, vm, str(prior.get("prior_power_state") or ""), address=a)
+
+    def _dc_path(self) -> str:
+        if self.settings.datacenter:
+            return self.settings.datacenter
+        rows = self.session.call(lambda c: c.rootFolder.childEntity)
+        dcs = [e for e in rows if isinstance(e, vim.Datacenter)]
+        if len(dcs) != 1:
+            raise ProviderError("cannot tell which datacenter holds the disks",
+                                hint="set `datacenter` in the vmware provider settings")
+        names = self.session.properties(dcs[0], "name")
+        return str(names.get("name", ""))
+
+    def _apply_export(self, req: ApplyRequest, ctx: ApplyContext) -> Attrs:
+        p, a, s, cfg = req.planned, req.address, self.session, self.settings
+        size = int(p["capacity_bytes"])
+        chunk = cfg.chunk_mb << 20
+        out = ctx.work_dir / _raw_name(p)
+        reader = export.DatastoreReader(lambda: s.http(pool=cfg.parallel_chunks), s.relogin,
+                                        cfg.timeout_s, a)
+        base = cfg.base_url
+        dc = self._dc_path()
+        ds, extent = export.resolve_extent(reader, base, dc, str(p["disk_file"]))
+        key = {"extent": f"[{ds}] {extent}", "size": size, "chunk": chunk,
+               "snapshot": p.get("snapshot")}
+        cp = dict(req.checkpoint or {})
+        resume = {k: cp.get(k) for k in key} == key and out.is_file()
+        done = export.ranges_to_set(cp.get("done", [])) if resume else set()
+        if not resume:
+            out.unlink(missing_ok=True)
+        total_chunks = (size + chunk - 1) // chunk
+        last = [0.0]
+
+        def on_chunk(_i: int, _stats: export.ExportStats) -> None:
+            ctx.progress("export", min(size, len(done) * chunk), size)
+            now = time.monotonic()
+            if now - last[0] >= CHECKPOINT_EVERY_S or len(done) == total_chunks:
+                last[0] = now
+                ctx.checkpoint({**key, "done": export.set_to_ranges(done)})
+
+        facts = self.facts(str(p.get("vm", "")))
+        host = facts.host if facts is not None and facts.host else "vcenter"
+        url = export.folder_url(base, extent, dc, ds)
+        with export.LIMITS.slots(host, cfg.exports_per_host, ds, cfg.exports_per_datastore):
+            ctx.progress("export", len(done) * chunk if done else 0, size,
+                         message=f"resuming, {len(done)}/{total_chunks} chunks done" if done
+                         else "")
+            try:
+                stats = export.fetch_chunks(reader, url, out, size=size, chunk=chunk,
+                                            parallel=cfg.parallel_chunks, done=done,
+                                            on_chunk=on_chunk, cancelled=ctx.cancelled)
+            finally:
+                ctx.checkpoint({**key, "done": export.set_to_ranges(done)})
+        self.export_stats[a] = stats
+        if len(done) != total_chunks:
+            raise TransientError(f"export interrupted with {len(done)}/{total_chunks} chunks "
+                                 "done; the checkpoint keeps them", address=a)
+        ctx.progress("checksum", size, size)
+        digest = export.file_sha256(out, ctx.cancelled)
+        return {**p, "path": str(out), "size": size, "sha256": digest,
+                "allocated_bytes": export.allocated_bytes(out)}
+
+
+def _raw_name(attrs: Attrs) -> str:
+    return f"disk{int(attrs.get('disk_index', 0))}.raw"

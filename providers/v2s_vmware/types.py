@@ -1,0 +1,60 @@
+"""The resource types the `vmware` provider manages and their desired-attribute models."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from vmware2scw.provider import ResourceType
+
+
+class SnapshotConfig(BaseModel):
+    """Desired attributes of ``vmware_snapshot`` (docs/resources.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    vm: str
+    vm_uuid: str = ""
+    name: str
+    quiesce: bool = False
+    power_off_source: bool = False
+    # optional, for plan-time checks against the target (the engine may pass them)
+    target_type: str = ""
+    target_cpus: int | None = None
+    target_memory_mb: int | None = None
+    server_name: str | None = None
+
+
+class DiskExportConfig(BaseModel):
+    """Desired attributes of ``disk_export`` (docs/resources.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    vm: str
+    disk_key: int
+    disk_index: int
+    disk_file: str
+    datastore: str
+    capacity_bytes: int
+    snapshot: str | None = None
+
+
+SNAPSHOT_OUT = frozenset({"snapshot_moref", "vm_moref", "prior_power_state", "created_at"})
+EXPORT_OUT = frozenset({"path", "size", "sha256", "allocated_bytes"})
+
+RESOURCE_TYPES: dict[str, ResourceType] = {
+    "vmware_snapshot": ResourceType(
+        name="vmware_snapshot",
+        transient=True,
+        kind="api",
+        force_new=frozenset({"vm", "vm_uuid", "name", "quiesce", "power_off_source"}),
+        computed=SNAPSHOT_OUT,
+        config_model=SnapshotConfig,
+    ),
+    "disk_export": ResourceType(
+        name="disk_export",
+        transient=True,
+        kind="export",
+        force_new=frozenset({"vm", "disk_key", "disk_index", "disk_file", "datastore",
+                             "capacity_bytes", "snapshot"}),
+        computed=EXPORT_OUT,
+        config_model=DiskExportConfig,
+    ),
+}
