@@ -51,8 +51,9 @@ def inventory(*vms: VMFacts) -> InventoryFn:
     return hook
 
 
-def expand_text(text: str, *vms: VMFacts, environ: dict[str, str] | None = None,
-                **kw: object) -> Desired:
+def expand_text(
+    text: str, *vms: VMFacts, environ: dict[str, str] | None = None, **kw: object
+) -> Desired:
     """Load YAML text and expand it against the given VMs."""
     from vmware2scw.config import expand
 

@@ -7,14 +7,17 @@ import pytest
 from vmware2scw.addresses import Address, AddressError, parse, parse_reference, resource_address
 
 
-@pytest.mark.parametrize("text", [
-    "migration.web-01.disk_export[0]",
-    "migration.web-01.scw_server",
-    'migration.app["app-03"].scw_server',
-    'migration.app["we\\"ird ]name"].qcow2_artifact[12]',
-    "migration.web-01",
-    'migration.app["x"]',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "migration.web-01.disk_export[0]",
+        "migration.web-01.scw_server",
+        'migration.app["app-03"].scw_server',
+        'migration.app["we\\"ird ]name"].qcow2_artifact[12]',
+        "migration.web-01",
+        'migration.app["x"]',
+    ],
+)
 def test_round_trip(text: str) -> None:
     assert str(parse(text)) == text
 
@@ -26,9 +29,18 @@ def test_fields() -> None:
     assert resource_address("app", "scw_server", key="a b") == 'migration.app["a b"].scw_server'
 
 
-@pytest.mark.parametrize("text", ["web-01.scw_server", "migration.", "migration.x[",
-                                  "migration.x.scw_server[a]", "migration.x.Bad",
-                                  'migration.x["k"', "migration.x.scw_server.id"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "web-01.scw_server",
+        "migration.",
+        "migration.x[",
+        "migration.x.scw_server[a]",
+        "migration.x.Bad",
+        'migration.x["k"',
+        "migration.x.scw_server.id",
+    ],
+)
 def test_malformed(text: str) -> None:
     with pytest.raises(AddressError):
         parse(text)

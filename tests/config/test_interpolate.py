@@ -30,8 +30,11 @@ def test_malformed_templates(text: str) -> None:
 
 
 def test_references_ignore_escapes_and_variables() -> None:
-    value = {"a": f"${{{A}.id}}", "b": ["x", f"$${{{A}.name}}", "${var.zone}"],
-             "c": 'pre-${migration.app["app-1"].disk_export[2].path}'}
+    value = {
+        "a": f"${{{A}.id}}",
+        "b": ["x", f"$${{{A}.name}}", "${var.zone}"],
+        "c": 'pre-${migration.app["app-1"].disk_export[2].path}',
+    }
     assert references(value) == {(A, "id"), ('migration.app["app-1"].disk_export[2]', "path")}
 
 
@@ -46,8 +49,11 @@ def test_whole_expression_keeps_type_and_mixed_becomes_text() -> None:
     def lookup(addr: str, attr: str) -> object:
         return get_attribute(state[addr], attr)
 
-    value = {"a": f"${{{A}.ips}}", "b": f"ip=${{{A}.ips[0]}} n=${{{A}.n}} on=${{{A}.on}}",
-             "c": "lit $${x}"}
+    value = {
+        "a": f"${{{A}.ips}}",
+        "b": f"ip=${{{A}.ips[0]}} n=${{{A}.n}} on=${{{A}.on}}",
+        "c": "lit $${x}",
+    }
     out, unknown = resolve(value, lookup)
     assert out == {"a": ["10.0.0.1"], "b": "ip=10.0.0.1 n=3 on=true", "c": "lit ${x}"}
     assert unknown == []

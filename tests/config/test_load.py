@@ -33,21 +33,38 @@ def test_load_from_file_reports_the_given_name(tmp_path: Path) -> None:
     assert "did you mean 'volume_type'?" in str(info.value)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("v2s: 1\nmigratons: {}\n", "v2s.yaml:2:1: unknown top-level key 'migratons'; did you mean"),
-    ("v2s: 2\n", "v2s.yaml:1:6: v2s: Input should be 1"),
-    ("migrations: {}\n", "v2s.yaml:1:1: missing required key 'v2s'"),
-    (BASE + "    verify: { tcp: [22, 70000] }\n", "v2s.yaml:6:25: migrations.web-01.verify.tcp[1]"),
-    (BASE + "    priority: high\n", "v2s.yaml:6:15: migrations.web-01.priority: Input should be"),
-    (BASE + "    convert: { network: static }\n", "v2s.yaml:6:25: migrations.web-01.convert"),
-    ("v2s: 1\nbackend: {}\n", "v2s.yaml:2:10: backend: needs exactly one of 'local' or 's3'"),
-    ("v2s: 1\nbackend: { s3: { bucket: b } }\n", "v2s.yaml:2:16: missing required key 'key'"),
-    ("- a\n", "v2s.yaml:1:1: expected a mapping at the top level"),
-    ("", "v2s.yaml:1:1: the file is empty"),
-    ("v2s: 1\nmigrations:\n  'bad name': { source: { vm: x } }\n",
-     "v2s.yaml:3:3: migration name 'bad name'"),
-    ("v2s: 1\nproviders:\n  vmware: [a]\n", "v2s.yaml:3:11: provider 'vmware' must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "v2s: 1\nmigratons: {}\n",
+            "v2s.yaml:2:1: unknown top-level key 'migratons'; did you mean",
+        ),
+        ("v2s: 2\n", "v2s.yaml:1:6: v2s: Input should be 1"),
+        ("migrations: {}\n", "v2s.yaml:1:1: missing required key 'v2s'"),
+        (
+            BASE + "    verify: { tcp: [22, 70000] }\n",
+            "v2s.yaml:6:25: migrations.web-01.verify.tcp[1]",
+        ),
+        (
+            BASE + "    priority: high\n",
+            "v2s.yaml:6:15: migrations.web-01.priority: Input should be",
+        ),
+        (BASE + "    convert: { network: static }\n", "v2s.yaml:6:25: migrations.web-01.convert"),
+        ("v2s: 1\nbackend: {}\n", "v2s.yaml:2:10: backend: needs exactly one of 'local' or 's3'"),
+        ("v2s: 1\nbackend: { s3: { bucket: b } }\n", "v2s.yaml:2:16: missing required key 'key'"),
+        ("- a\n", "v2s.yaml:1:1: expected a mapping at the top level"),
+        ("", "v2s.yaml:1:1: the file is empty"),
+        (
+            "v2s: 1\nmigrations:\n  'bad name': { source: { vm: x } }\n",
+            "v2s.yaml:3:3: migration name 'bad name'",
+        ),
+        (
+            "v2s: 1\nproviders:\n  vmware: [a]\n",
+            "v2s.yaml:3:11: provider 'vmware' must be a mapping",
+        ),
+    ],
+)
 def test_validation_errors_point_at_the_value(text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as info:
         loads(text)
@@ -97,18 +114,20 @@ def test_variable_precedence(tmp_path: Path) -> None:
     assert zone(var_files=files) == ("from-file-2", 5)
     env = {"V2S_VAR_zone": "from-env", "V2S_VAR_count": "7"}
     assert zone(var_files=files, environ=env) == ("from-env", 7)
-    assert zone(var_files=files, environ=env, var_args=["zone=cli-1", "zone=cli-2"]) == (
-        "cli-2", 7)
+    assert zone(var_files=files, environ=env, var_args=["zone=cli-1", "zone=cli-2"]) == ("cli-2", 7)
 
 
-@pytest.mark.parametrize(("kw", "expected"), [
-    ({"var_args": ["zonee=x"]}, "<command line>:1:1: -var sets 'zonee' but no such variable"),
-    ({"var_args": ["count=many"]}, "<command line>:1:1: expected a number, got 'many'"),
-    ({"var_args": ["on=perhaps"]}, "<command line>:1:1: expected true or false"),
-    ({"var_args": ["tags={a: 1}"]}, "<command line>:1:1: expected a list"),
-    ({"var_args": ["novalue"]}, "<command line>:1:1: -var 'novalue': expected name=value"),
-    ({"environ": {"V2S_VAR_count": "x"}}, "<environment>:1:1: expected a number"),
-])
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        ({"var_args": ["zonee=x"]}, "<command line>:1:1: -var sets 'zonee' but no such variable"),
+        ({"var_args": ["count=many"]}, "<command line>:1:1: expected a number, got 'many'"),
+        ({"var_args": ["on=perhaps"]}, "<command line>:1:1: expected true or false"),
+        ({"var_args": ["tags={a: 1}"]}, "<command line>:1:1: expected a list"),
+        ({"var_args": ["novalue"]}, "<command line>:1:1: -var 'novalue': expected name=value"),
+        ({"environ": {"V2S_VAR_count": "x"}}, "<environment>:1:1: expected a number"),
+    ],
+)
 def test_bad_variable_values(kw: dict[str, object], expected: str) -> None:
     with pytest.raises(ConfigError) as info:
         loads(VARS, **kw)
@@ -151,7 +170,8 @@ def test_env_references() -> None:
 
 def test_escapes_survive_until_resolution_and_vars_cannot_inject_references() -> None:
     text = BASE.replace("PRO2-S }", 'PRO2-S, name: "a-$${b}-${var.n}" }') + (
-        "variables:\n  n: { default: '${migration.x.scw_server.id}' }\n")
+        "variables:\n  n: { default: '${migration.x.scw_server.id}' }\n"
+    )
     name = loads(text).config.migrations["web-01"].target.name
     assert name == "a-$${b}-$${migration.x.scw_server.id}"
 
@@ -163,12 +183,15 @@ def test_escape_in_source_and_providers_is_unescaped() -> None:
     assert cfg.providers["vmware"]["x"] == "p${q}"
 
 
-@pytest.mark.parametrize(("snippet", "expected"), [
-    ("source: { vm: '${migration.a.scw_server.id}' }", "resource references are not allowed"),
-    ("source: { vm: '${local.x}' }", "unknown reference '${local.x}'"),
-    ("source: { vm: 'a ${var.x' }", "unterminated '${'"),
-    ("target: { name: '${migration.a}' }", "must name a resource and an attribute"),
-])
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ("source: { vm: '${migration.a.scw_server.id}' }", "resource references are not allowed"),
+        ("source: { vm: '${local.x}' }", "unknown reference '${local.x}'"),
+        ("source: { vm: 'a ${var.x' }", "unterminated '${'"),
+        ("target: { name: '${migration.a}' }", "must name a resource and an attribute"),
+    ],
+)
 def test_bad_expressions(snippet: str, expected: str) -> None:
     text = BASE.replace("source: { vm: web-server-01 }", snippet)
     with pytest.raises(ConfigError, match=r"^v2s\.yaml:4:\d+: ") as info:

@@ -36,8 +36,15 @@ def test_syntax_error_has_position() -> None:
         yamlsrc.parse("a: 1\n b: [\n", "f")
 
 
-@pytest.mark.parametrize("text", ["a: !!python/object:os.system x\n", "a: !custom 1\n",
-                                  "a: !!binary aGVsbG8=\n", "a: !!set {x}\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: !!python/object:os.system x\n",
+        "a: !custom 1\n",
+        "a: !!binary aGVsbG8=\n",
+        "a: !!set {x}\n",
+    ],
+)
 def test_non_data_tags_are_refused(text: str) -> None:
     with pytest.raises(ConfigError, match=r"^f:1:4: unsupported YAML tag"):
         yamlsrc.parse(text, "f")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from vmware2scw.addresses import Address, resource_address
+from vmware2scw.addresses import Address
 from vmware2scw.config.model import MigrationConfig
 from vmware2scw.provider import VMFacts
 
@@ -149,15 +150,22 @@ class Instance:
         """Path-safe instance name for object keys: ``web-01`` or ``app/app-03``."""
         return self.name if self.key is None else f"{self.name}/{sanitize(self.key)}"
 
-    @property
+    @cached_property
     def instance(self) -> str:
         """``web-01`` or ``app["app-03"]`` (the DesiredResource.migration value)."""
         return Address(self.name, self.key).instance
 
+    @cached_property
+    def module(self) -> str:
+        """``migration.web-01``: the prefix of every address of this instance."""
+        return "migration." + self.instance
+
     def addr(self, type_: str, index: int | None = None) -> str:
-        return resource_address(self.name, type_, key=self.key, index=index)
+        """The address of one resource of this instance."""
+        return f"{self.module}.{type_}" if index is None else f"{self.module}.{type_}[{index}]"
 
     def ref(self, type_: str, attr: str, index: int | None = None) -> str:
+        """A ``${address.attr}`` template pointing at one resource of this instance."""
         return "${" + self.addr(type_, index) + "." + attr + "}"
 
 

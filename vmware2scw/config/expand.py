@@ -252,7 +252,7 @@ def expand(
             continue
         if mig.target.type is None:
             errors.add(
-                loaded.pos(("migrations", name)),
+                loaded.key_pos(("migrations", name)),
                 f"migration {name!r} has no target.type (e.g. PRO2-S); set it here "
                 "or under defaults.target",
             )
@@ -276,14 +276,14 @@ def expand(
     source_digests: dict[str, str] = {}
     for name in sorted(cfg.migrations):
         mig = cfg.migrations[name]
-        pos = loaded.pos(("migrations", name))
+        pos = loaded.key_pos(("migrations", name))
         vm_pos = loaded.pos(("migrations", name, "source", "vm"))
         known = facts.get(mig.source.provider, {})
         matched = _match(mig, known)
         wildcard = is_glob(mig.source.vm)
         if not matched:
             what = "pattern" if wildcard else "VM"
-            hint = "" if wildcard else did_you_mean(mig.source.vm, known)
+            hint = did_you_mean(mig.source.vm, known) or " (list them with `v2s inventory`)"
             errors.add(
                 vm_pos,
                 f"{what} {mig.source.vm!r} matches no VM of provider {mig.source.provider!r}{hint}",
@@ -320,11 +320,18 @@ def expand(
                 specs.append((spec, inst, pos))
     errors.raise_if_any()
 
+    with_refs = {p[1] for p in loaded.template_paths if p[0] in ("migrations", "defaults")}
+    if any(p[0] == "defaults" for p in loaded.template_paths):
+        with_refs = set(cfg.migrations)
     resources: dict[str, DesiredResource] = {}
     for spec, inst, pos in specs:
-        refs = {addr for addr, _ in references(spec.attributes)}
+        # chain references are the chain edges; only user templates add more
+        refs = (
+            {addr for addr, _ in references(spec.attributes)} if inst.name in with_refs else set()
+        )
         kept = spec.type not in TRANSIENT_TYPES
-        resources[spec.address] = DesiredResource(
+        # built from validated parts: skip re-validation (7,000+ resources per plan)
+        resources[spec.address] = DesiredResource.model_construct(
             address=spec.address,
             type=spec.type,
             provider=spec.provider,
@@ -359,10 +366,14 @@ def static_inventory(vms: Iterable[VMFacts]) -> InventoryFn:
     pool = tuple(vms)
 
     def inventory(provider: str, patterns: tuple[str, ...]) -> InventoryResponse:
+        exact = {p for p in patterns if not is_glob(p)}
+        globs = [p for p in patterns if is_glob(p)]
         chosen = [
             vm
             for vm in pool
-            if not patterns or any(fnmatch.fnmatchcase(vm.name, p) for p in patterns)
+            if not patterns
+            or vm.name in exact
+            or any(fnmatch.fnmatchcase(vm.name, p) for p in globs)
         ]
         return InventoryResponse(vms=tuple(chosen))
 

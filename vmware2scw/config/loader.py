@@ -61,6 +61,10 @@ class LoadedConfig:
         """Position of the value at ``path`` (merged defaults point at ``defaults``)."""
         return self.source.pos(path)
 
+    def key_pos(self, path: YPath) -> SourcePos:
+        """Position of the key naming ``path`` (e.g. a migration's name)."""
+        return self.source.key_pos(path)
+
 
 def _template_allowed(path: YPath) -> bool:
     """Where resource references may appear (resolved at plan/apply time)."""

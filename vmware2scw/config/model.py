@@ -49,6 +49,12 @@ class S3BackendConfig(_Model):
     key: str = Field(min_length=1)
     region: str = "fr-par"
     endpoint: str | None = Field(default=None, description="e.g. https://s3.fr-par.scw.cloud")
+    # Below: state backend options read by vmware2scw.state.backend.S3Settings (E2).
+    profile: str | None = Field(default=None, description="Credentials profile (~/.aws).")
+    verify: bool | str = Field(default=True, description="TLS check: false or a CA bundle.")
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    request_checksum_calculation: Literal["when_required", "when_supported"] = "when_required"
+    response_checksum_validation: Literal["when_required", "when_supported"] = "when_required"
 
 
 class BackendConfig(_Model):

@@ -71,7 +71,7 @@ def mark_pos(file: str, mark: yaml.Mark | None) -> SourcePos:
     """A PyYAML mark as a 1-based SourcePos."""
     if mark is None:
         return SourcePos(file=file, line=1, column=1)
-    return SourcePos(file=file, line=mark.line + 1, column=mark.column + 1)
+    return SourcePos.model_construct(file=file, line=mark.line + 1, column=mark.column + 1)
 
 
 def fail(pos: SourcePos, message: str) -> ConfigError:
@@ -94,6 +94,24 @@ class _Loader(yaml.SafeLoader):
                 self.alias_marks.setdefault(id(node), event.start_mark)
             return node
         return super().compose_node(parent, index)
+
+
+_FastLoader: type[Any] | None = getattr(yaml, "CSafeLoader", None)
+
+
+def _compose(text: str) -> tuple[Node | None, dict[int, yaml.Mark]]:
+    """Compose one document; libyaml when present (10x faster), else PyYAML with alias marks."""
+    if _FastLoader is not None:
+        fast = _FastLoader(text)
+        try:
+            return fast.get_single_node(), {}
+        finally:
+            fast.dispose()
+    loader = _Loader(text)
+    try:
+        return loader.get_single_node(), loader.alias_marks
+    finally:
+        loader.dispose()
 
 
 def read_text(path: Path, display: str) -> str:
@@ -121,26 +139,22 @@ def load_file(path: str | Path, display: str | None = None) -> Source:
 
 def parse(text: str, file: str) -> Source:
     """Parse YAML text into a :class:`Source`; every error is a ConfigError with a position."""
-    loader = _Loader(text)
     try:
-        try:
-            root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = exc.problem or exc.context or "invalid YAML"
-            if exc.problem and exc.context and exc.context.startswith("expected"):
-                problem = f"{exc.context} {exc.problem}"
-            raise fail(mark_pos(file, mark), f"YAML syntax error: {problem}") from None
-        except yaml.YAMLError as exc:
-            raise fail(SourcePos(file=file, line=1, column=1), f"YAML error: {exc}") from None
-        except RecursionError:
-            raise fail(SourcePos(file=file, line=1, column=1), "YAML nesting is too deep") from None
-    finally:
-        loader.dispose()
+        root, alias_marks = _compose(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if exc.problem and exc.context and exc.context.startswith("expected"):
+            problem = f"{exc.context} {exc.problem}"
+        raise fail(mark_pos(file, mark), f"YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise fail(SourcePos(file=file, line=1, column=1), f"YAML error: {exc}") from None
+    except RecursionError:
+        raise fail(SourcePos(file=file, line=1, column=1), "YAML nesting is too deep") from None
     src = Source(file=file, data=None)
     if root is None:
         return src
-    builder = _Builder(src, loader, _count_nodes(root))
+    builder = _Builder(src, alias_marks, _count_nodes(root))
     src.data = builder.build(root, ())
     return src
 
@@ -163,9 +177,11 @@ def _count_nodes(root: Node) -> int:
 
 
 class _Builder:
-    def __init__(self, src: Source, loader: _Loader, distinct: int):
+    def __init__(self, src: Source, alias_marks: dict[int, yaml.Mark], distinct: int):
         self.src = src
-        self.loader = loader
+        self.alias_marks = alias_marks
+        self.constructor = yaml.SafeLoader("")
+        self.seen: set[int] = set()
         self.budget = distinct * ALIAS_FACTOR + ALIAS_SLACK
         self.visits = 0
         self.active: set[int] = set()
@@ -176,10 +192,12 @@ class _Builder:
 
     def build(self, node: Node, path: YPath) -> Any:
         self.visits += 1
-        alias_mark = self.loader.alias_marks.get(id(node))
         outer_alias = self.alias_pos
-        if alias_mark is not None and self.alias_pos is None:
-            self.alias_pos = mark_pos(self.src.file, alias_mark)
+        if self.alias_pos is None and not isinstance(node, ScalarNode):
+            if id(node) in self.seen:  # reached again: through an alias
+                mark = self.alias_marks.get(id(node), node.start_mark)
+                self.alias_pos = mark_pos(self.src.file, mark)
+            self.seen.add(id(node))
         if self.visits > self.budget:
             where = self.alias_pos or self.here(node)
             raise fail(
@@ -218,7 +236,7 @@ class _Builder:
             value: Any = node.value
         elif node.tag in _SCALAR_TAGS:
             try:
-                value = self.loader.construct_object(node, deep=True)
+                value = self.constructor.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
                 raise fail(self.here(node), f"invalid scalar: {exc}") from None
         else:
