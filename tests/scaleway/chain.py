@@ -6,8 +6,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from tests.scaleway.fakes import FakeContext
 from v2s_scaleway.provider import ScalewayProvider
+
+from tests.scaleway.fakes import FakeContext
 from vmware2scw.provider import ApplyRequest, DeleteRequest, PlanRequest
 
 TYPES = ("s3_object", "scw_snapshot", "scw_image", "scw_server")
@@ -43,11 +44,11 @@ def desired(migration: str, qcow2: Path, bucket: str, lineage: str,
 
 def apply_chain(prov: ScalewayProvider, migration: str, want: dict[str, dict[str, Any]],
                 lineage: str, state: dict[str, dict[str, Any]] | None = None,
-                ) -> dict[str, dict[str, Any]]:
+                types: tuple[str, ...] = TYPES) -> dict[str, dict[str, Any]]:
     """Plan + apply each type in order, wiring ids like the walker; returns attributes."""
     state = {} if state is None else state
     addr = addresses(migration)
-    for typ in TYPES:
+    for typ in types:
         attrs = dict(want[typ])
         if typ == "scw_image":
             attrs["root_snapshot_id"] = state[addr["scw_snapshot"]]["id"]

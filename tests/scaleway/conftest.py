@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from v2s_scaleway.provider import ScalewayProvider
 
 from tests.lab.s3 import ACCESS_KEY, REGION, SECRET_KEY, MotoS3Server
 from tests.lab.scwsim import Simulator
-from v2s_scaleway.provider import ScalewayProvider
 from vmware2scw.provider import ConfigureRequest
 
 LINEAGE = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 
 import pytest
+from v2s_scaleway.provider import ScalewayProvider
 
 from tests.lab.s3 import MotoS3Server
 from tests.lab.scwsim import Faults, Simulator
 from tests.scaleway.chain import addresses, apply_chain, desired, destroy_chain
 from tests.scaleway.conftest import LINEAGE
 from tests.scaleway.fakes import FakeContext
-from v2s_scaleway.provider import ScalewayProvider
+from vmware2scw.errors import TransientError
 from vmware2scw.provider import ApplyRequest, ReadRequest, ResourceRef
 
 pytestmark = pytest.mark.lab
@@ -58,3 +60,96 @@ def test_full_chain_then_destroy_leaves_nothing(
     assert "Contents" not in s3_server.client().list_objects_v2(Bucket=bucket)
     read = provider.read(ReadRequest(resources=refs))
     assert all(v is None for v in read.attributes.values())
+
+
+def count_by_address(sim: Simulator) -> dict[tuple[str, str], int]:
+    """(kind, v2s-address) -> number of objects carrying that address tag."""
+    counts: dict[tuple[str, str], int] = {}
+    st = sim.store
+    with st.lock:
+        for kind in ("snapshots", "images", "servers"):
+            for o in getattr(st, kind).values():
+                for t in o.get("tags", []):
+                    if str(t).startswith("v2s-address="):
+                        key = (kind, str(t))
+                        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def test_three_vms_under_10_percent_faults_make_no_duplicates(
+    provider: ScalewayProvider, sim: Simulator, s3_server: MotoS3Server, bucket: str,
+    qcow2: Path,
+) -> None:
+    """Acceptance: 429 / 503 / reset on 10 % of requests; every object exists exactly once."""
+    sim.set_faults(Faults(rate_429=0.04, rate_503=0.03, rate_reset=0.03, seed=6))
+    names = ["app-01", "app-02", "app-03"]
+    states: dict[str, dict] = {}
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        want = desired(name, qcow2, bucket, LINEAGE)
+        for _attempt in range(3):  # the walker retries TransientError; so do we
+            try:
+                states[name] = apply_chain(provider, name, want, LINEAGE,
+                                           states.setdefault(name, {}))
+                return
+            except TransientError as exc:
+                errors.append(exc)
+        raise AssertionError(f"{name} did not converge: {errors}")
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    faults = dict(sim.faults.counts)
+    sim.set_faults(None)
+    assert all(len(states.get(n, {})) == 4 for n in names), (states, errors)
+    counts = count_by_address(sim)
+    assert len(counts) == 9 and set(counts.values()) == {1}, counts
+    assert faults["429"] and faults["503"] and faults["reset"], faults
+    print(f"faults served: {faults}; transient errors surfaced to the walker: {len(errors)}")
+    for n in names:
+        assert states[n][addresses(n)["scw_server"]]["state"] == "running"
+    for n in names:
+        destroy_chain(provider, states[n], LINEAGE)
+    assert v2s_objects(sim) == {"snapshots": [], "images": [], "servers": [], "volumes": []}
+
+
+class Crash(BaseException):
+    """Stands for the process dying (not an Exception: nothing may catch it)."""
+
+
+class CrashingContext(FakeContext):
+    def checkpoint(self, data: dict) -> None:
+        raise Crash("killed right after the create call, before state was saved")
+
+
+@pytest.mark.parametrize("typ", ["scw_snapshot", "scw_image", "scw_server"])
+def test_crash_after_create_is_healed_by_tag_adoption(
+    provider: ScalewayProvider, sim: Simulator, bucket: str, qcow2: Path, typ: str,
+) -> None:
+    """Acceptance: the object made before the crash is adopted on the next run."""
+    name = "crash-01"
+    want = desired(name, qcow2, bucket, LINEAGE)
+    addr = addresses(name)
+    order = ("s3_object", "scw_snapshot", "scw_image", "scw_server")
+    state = apply_chain(provider, name, want, LINEAGE, {}, types=order[:order.index(typ)])
+    attrs = dict(want[typ])
+    if typ == "scw_image":
+        attrs["root_snapshot_id"] = state[addr["scw_snapshot"]]["id"]
+    if typ == "scw_server":
+        attrs["image_id"] = state[addr["scw_image"]]["id"]
+    before = count_by_address(sim)
+    with pytest.raises(Crash):
+        provider.apply(ApplyRequest(address=addr[typ], type=typ, prior=None, planned=attrs),
+                       CrashingContext(addr[typ], lineage=LINEAGE))
+    kind = {"scw_snapshot": "snapshots", "scw_image": "images", "scw_server": "servers"}[typ]
+    assert count_by_address(sim).get((kind, f"v2s-address={addr[typ]}")) == 1, before
+    # next run: state knows nothing about it (prior None, no checkpoint)
+    healed = apply_chain(provider, name, want, LINEAGE, state)
+    counts = count_by_address(sim)
+    assert counts[(kind, f"v2s-address={addr[typ]}")] == 1
+    assert set(counts.values()) == {1}
+    destroy_chain(provider, healed, LINEAGE)
+    assert v2s_objects(sim) == {"snapshots": [], "images": [], "servers": [], "volumes": []}
