@@ -1,7 +1,8 @@
 """Refresh: read every recorded object back from its provider, one batched call each.
 
 The only I/O of planning. Tombstones are not read (their objects were deleted on
-purpose); an object a provider reports gone is dropped from the refreshed state.
+purpose); an object a provider reports gone is dropped from the refreshed state, except
+a tainted record (an interrupted create whose object may not exist yet: it resumes).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def refresh(state: State, providers: Mapping[str, Provider]) -> tuple[State, lis
                 continue  # the provider cannot tell: keep what was recorded
             attrs = resp.attributes[rs.address]
             if attrs is None:
-                del resources[rs.address]
+                if rs.status is not Status.TAINTED:  # an interrupted create: keep to resume
+                    del resources[rs.address]
                 continue
             rtype = types.get(rs.type)
             hidden = rtype.sensitive if rtype is not None else frozenset()

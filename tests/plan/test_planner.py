@@ -228,3 +228,13 @@ def test_tombstone_config_change_is_noted_not_rebuilt():
     qcow = plan.change(f"{WEB}.qcow2_artifact[0]")
     assert (qcow.action, qcow.reason) == (Action.NOOP, Reason.TOMBSTONE)
     assert "compress" in qcow.notes[0]
+
+
+def test_replace_a_whole_migration_redoes_its_transient_chain():
+    want = desired(chain("web"), chain("db"))
+    plan = make_plan(want, _applied(want), providers(), PlanOptions(replace=(WEB,)))
+    acts = _actions(plan)
+    assert acts[f"{WEB}.s3_object[0]"] == (Action.CREATE, Reason.REPLACE_REQUESTED)
+    assert acts[f"{WEB}.scw_server"] == (Action.DELETE_THEN_CREATE, Reason.REPLACE_REQUESTED)
+    assert all(r == (Action.NOOP, Reason.NONE) or r[1] is Reason.TOMBSTONE
+               for a, r in acts.items() if a.startswith("migration.db."))

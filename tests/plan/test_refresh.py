@@ -61,3 +61,10 @@ def test_failing_or_missing_provider_keeps_records_and_reports():
     assert severities == [Severity.ERROR, Severity.WARNING]
     assert any("API down" in d.summary for d in diags)
     assert any("'vmware' is not configured" in d.summary for d in diags)
+
+
+def test_tainted_record_reported_gone_is_kept_for_resume():
+    state = _state().with_resource(
+        _rs("a", "scaleway", Status.TAINTED, id=None).model_copy(update={"checkpoint": {"n": 1}}))
+    new, _ = refresh(state, {"scaleway": _Reader({"a": None}), "vmware": _Reader({})})
+    assert new.resources["a"].checkpoint == {"n": 1}

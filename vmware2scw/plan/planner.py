@@ -116,6 +116,8 @@ class _Planner:
         base = _Base(dr, rtype, desired_attrs, tuple(sorted(set(unknown_in))))
 
         if prior is not None and prior.status is Status.TRANSIENT_DONE:
+            if self.scope.replace_requested(dr.address):
+                return self._fresh(base, None, Action.CREATE, Reason.REPLACE_REQUESTED)
             if dr.address in needed:
                 note = f"needed by {needed[dr.address]}"
                 return self._fresh(base, None, Action.CREATE, Reason.NEEDED_BY, (note,))
@@ -356,8 +358,8 @@ def _drift(recorded: State, refreshed: State) -> list[ResourceChange]:
     """Objects whose refreshed attributes differ from the recorded ones, or that vanished."""
     out: list[ResourceChange] = []
     for address, old in sorted(recorded.resources.items()):
-        if old.status is Status.TRANSIENT_DONE:
-            continue
+        if old.status is not Status.CREATED:
+            continue  # tombstones are gone on purpose; tainted records are half-made
         new = refreshed.resources.get(address)
         if new is None:
             out.append(_delete(old, Reason.GONE))
