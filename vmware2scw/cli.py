@@ -12,8 +12,8 @@ import traceback
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from vmware2scw.commands import common as c
 from vmware2scw.commands import info, run, state
@@ -63,13 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="v2s", standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        hint = f"\n  hint: run `{exc.ctx.command_path} --help`" if exc.ctx else ""
-        return _fail(f"{exc.format_message()}{hint}", c.ERROR)
-    except click.exceptions.Abort:
-        return _fail("interrupted", c.INTERRUPTED)
-    except click.exceptions.ClickException as exc:
-        return _fail(exc.format_message(), c.ERROR)
+    except TyperException as exc:  # usage errors (typer vendors click: match by behaviour)
+        if type(exc).__name__ == "Abort":
+            return _fail("interrupted", c.INTERRUPTED)
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if not message:  # `v2s` alone: the help was printed
+            return c.OK
+        ctx = getattr(exc, "ctx", None)
+        hint = f"\n  hint: run `{ctx.command_path} --help`" if ctx is not None else ""
+        return _fail(f"{message}{hint}", c.ERROR)
     except LockError as exc:
         return _fail(str(exc), c.LOCKED)
     except StalePlanError as exc:

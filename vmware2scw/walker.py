@@ -44,6 +44,7 @@ from vmware2scw.values import UNKNOWN
 from vmware2scw.workdir import resource_dir
 
 APPLY, DELETE, CLEANUP = "apply", "delete", "cleanup"
+CLEANUP_PENDING = "v2s_cleanup_pending"  # checkpoint of a tombstone whose delete may not be done
 _OP_ORDER = {DELETE: 0, APPLY: 1, CLEANUP: 2}
 
 
@@ -225,6 +226,10 @@ class _Walk:
         prov = self.providers.get(change.provider)
         return prov.resource_types().get(change.type) if prov is not None else None
 
+    def _kind(self, change: ResourceChange) -> str:
+        rtype = self._rtype(change)
+        return rtype.kind if rtype else "api"
+
     def _build(self) -> None:
         changes = {c.address: c for c in self.plan.changes}
         self.old = {a: r for a, r in self.sm.state.resources.items() if a in changes}
@@ -255,6 +260,15 @@ class _Walk:
                     rtype = self._rtype(c)
                     self._add(_Node(f"{CLEANUP}:{c.address}", CLEANUP, c,
                                     rtype.kind if rtype else "api"))
+        for rec in self.sm.state.resources.values():
+            key = f"{CLEANUP}:{rec.address}"
+            if _cleanup_pending(rec) and key not in self.nodes and not (
+                    rec.address in changes and changes[rec.address].action.deletes):
+                pending = ResourceChange(
+                    address=rec.address, type=rec.type, provider=rec.provider,
+                    action=Action.DELETE, reason=Reason.CLEANUP, transient=True,
+                    migration=rec.migration)
+                self._add(_Node(key, CLEANUP, pending, self._kind(pending)))
         for node in self.nodes.values():
             c = node.change
             if node.op == APPLY:
@@ -429,7 +443,7 @@ class _Walk:
         rec = self.sm.state.resources.get(c.address)
         is_update = c.action is Action.UPDATE and rec is not None and (
             rec.status is Status.CREATED)
-        checkpoint = rec.checkpoint if rec is not None and not is_update else None
+        checkpoint = rec.checkpoint if rec is not None and rec.status is Status.TAINTED else None
         if not is_update:
             self._put(ResourceState(
                 address=c.address, type=c.type, provider=c.provider,
@@ -485,16 +499,33 @@ class _Walk:
             c.address)
         if rec is None:
             return  # already gone from state (an earlier run finished it)
-        if rec.status is not Status.TRANSIENT_DONE:
-            resp = prov.delete(DeleteRequest(address=c.address, type=rec.type,
-                                             prior=rec.attributes, checkpoint=rec.checkpoint),
-                               ctx)
-            self.diags.extend(resp.diagnostics)
         if cleanup:
-            self._put(rec.model_copy(update={"status": Status.TRANSIENT_DONE,
-                                             "checkpoint": None}))
-        elif not replaced_later:
-            self.sm.update(lambda s: s.without(c.address))
+            self._cleanup(rec, prov, ctx)
+        else:
+            if rec.status is not Status.TRANSIENT_DONE or _cleanup_pending(rec):
+                self._provider_delete(rec, prov, ctx)
+            if not replaced_later:
+                self.sm.update(lambda s: s.without(c.address))
+        _remove_if_empty(ctx.work_dir)
+
+    def _cleanup(self, rec: ResourceState, prov: Provider, ctx: _Context) -> None:
+        """Delete a used transient, leaving a tombstone; marked first so a crash resumes it."""
+        if rec.status is Status.TRANSIENT_DONE and not _cleanup_pending(rec):
+            return
+        done = rec.model_copy(update={"status": Status.TRANSIENT_DONE, "checkpoint": None})
+        self._put(done.model_copy(update={"checkpoint": {CLEANUP_PENDING: True}}))
+        try:
+            self._provider_delete(rec, prov, ctx)
+        except BaseException:
+            self._put(rec.model_copy(update={"status": Status.CREATED, "checkpoint": None}))
+            raise
+        self._put(done)
+
+    def _provider_delete(self, rec: ResourceState, prov: Provider, ctx: _Context) -> None:
+        checkpoint = rec.checkpoint if rec.status is Status.TAINTED else None
+        resp = prov.delete(DeleteRequest(address=rec.address, type=rec.type,
+                                         prior=rec.attributes, checkpoint=checkpoint), ctx)
+        self.diags.extend(resp.diagnostics)
 
     # --- state ---------------------------------------------------------------------------
 
@@ -551,6 +582,16 @@ class _Walk:
         previous = signal.getsignal(signal.SIGINT)
         signal.signal(signal.SIGINT, handler)
         return previous if previous is not None else signal.SIG_DFL
+
+
+def _cleanup_pending(rec: ResourceState) -> bool:
+    return rec.status is Status.TRANSIENT_DONE and bool((rec.checkpoint or {}).get(
+        CLEANUP_PENDING))
+
+
+def _remove_if_empty(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.rmdir()
 
 
 def _resumes(c: ResourceChange) -> bool:

@@ -86,6 +86,7 @@ class Session:
     var_files: tuple[str, ...] = ()
     _loaded: LoadedConfig | None = None
     registry: Registry | None = None
+    refreshed: State | None = None  # the state as refresh found it (set by planning)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,8 +15,8 @@ from vmware2scw.config import json_schema
 from vmware2scw.errors import ConfigError
 from vmware2scw.graph import build_graph, to_dot, to_mermaid
 from vmware2scw.plan.model import Plan
+from vmware2scw.plan.schema import SCHEMA_FILES, schema_text
 from vmware2scw.registry import available
-from vmware2scw.state.model import State
 
 
 def graph(
@@ -39,12 +38,9 @@ def graph(
 
 
 def schemas() -> dict[str, dict[str, Any]]:
-    """The JSON Schemas v2s publishes, by file name."""
-    return {
-        "config.schema.json": json_schema(),
-        "plan.schema.json": Plan.model_json_schema(),
-        "state.schema.json": State.model_json_schema(),
-    }
+    """The JSON Schemas v2s publishes (schemas/), by file name."""
+    return {"config.schema.json": json_schema(),
+            **{name: make() for name, make in SCHEMA_FILES.items()}}
 
 
 def schema(
@@ -57,13 +53,13 @@ def schema(
     if write is not None:
         write.mkdir(parents=True, exist_ok=True)
         for name, doc in docs.items():
-            (write / name).write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            (write / name).write_text(schema_text(doc))
             c.out(f"wrote {write / name}")
         return
     key = f"{which}.schema.json"
     if key not in docs:
         raise ConfigError(f"unknown schema {which!r}", hint="use config, plan or state")
-    c.out(json.dumps(docs[key], indent=2, sort_keys=True))
+    c.out(schema_text(docs[key]))
 
 
 def inventory(

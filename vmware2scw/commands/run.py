@@ -25,7 +25,7 @@ from vmware2scw.provider import Provider
 from vmware2scw.refresh import refresh
 from vmware2scw.state.backend import Backend
 from vmware2scw.state.lock import held
-from vmware2scw.state.model import State
+from vmware2scw.state.model import State, Status
 from vmware2scw.walker import WalkOptions, walk
 from vmware2scw.workdir import private_dir
 
@@ -47,10 +47,24 @@ def _plan(s: c.Session, state: State, options: PlanOptions,
     if do_refresh:
         refreshed, diags = refresh(state, providers)
         s.diagnostics.extend(diags)
+    s.refreshed = _keep_resumable(state, refreshed)
     plan = make_plan(desired, refreshed, providers, options, recorded=state)
     if s.diagnostics:
         plan = plan.model_copy(update={"diagnostics": (*s.diagnostics, *plan.diagnostics)})
     return plan, desired, providers
+
+
+def _keep_resumable(recorded: State, refreshed: State) -> State:
+    """The refreshed state to persist before applying, keeping interrupted creates' records.
+
+    Refresh drops records whose object is gone; a tainted record with a checkpoint must
+    stay, so the resumed apply continues from where it was interrupted.
+    """
+    keep = {a: r for a, r in recorded.resources.items()
+            if a not in refreshed.resources and r.status is Status.TAINTED and r.checkpoint}
+    if not keep:
+        return refreshed
+    return refreshed.model_copy(update={"resources": {**refreshed.resources, **keep}})
 
 
 def _render(plan: Plan, fmt: str) -> str:
@@ -150,6 +164,9 @@ def _execute(s: c.Session, backend: Backend, state: State, result: Plan, desired
              operation: str) -> None:
     """Walk ``result`` with the lock held; print the run report; exit with its code."""
     sm = s.state_manager(backend, state, providers)
+    if s.refreshed is not None and s.refreshed.resources != state.resources:
+        refreshed = s.refreshed
+        sm.update(lambda _: refreshed)  # what refresh found, saved like Terraform does
     settings = s.loaded.config.settings
     log_dir = private_dir(s.work_dir / "logs")
     log_path = log_dir / f"{operation}-{time.strftime('%Y%m%dT%H%M%S')}.log"
