@@ -90,3 +90,16 @@ def test_secret_key_is_not_in_reprs(s3_server: MotoS3Server, s3_bucket: str) -> 
 
     settings = S3Settings.model_validate(s3_block(s3_server, s3_bucket, "k")["s3"])
     assert settings.secret_key and settings.secret_key not in repr(settings)
+
+
+def test_scaleway_credential_variables_are_used(
+    s3_server: MotoS3Server, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SCW_ACCESS_KEY", "SCWXXXXXXXXXXXXXXXXX")
+    monkeypatch.setenv("SCW_SECRET_KEY", "11111111-2222-3333-4444-555555555555")
+    b = S3Backend(s3_bucket, "k", s3_server.region, s3_server.endpoint_url)
+    assert b._client._request_signer._credentials.access_key == "SCWXXXXXXXXXXXXXXXXX"
+    b.write(sample_state(1))
+    assert b.read() is not None

@@ -25,7 +25,7 @@ __all__ = [
     "from_config",
 ]
 
-DEFAULT_STATE_FILE = "v2s.state.json"
+DEFAULT_STATE_FILE = "v2s.tfstate.json"  # as in vmware2scw.config.model and the examples
 ChecksumMode = Literal["when_required", "when_supported"]
 
 

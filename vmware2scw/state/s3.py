@@ -4,10 +4,13 @@ The state is the object ``key``; before each write the current object is copied
 server-side to ``<key>.backup`` (one backup, like the local backend). The lock
 is the object ``<key>.lock``, created with ``If-None-Match: *`` so exactly one
 run wins; it holds the LockInfo and stays until unlocked or force-unlocked.
+Credentials: the settings, else boto3's chain (AWS_* variables, profiles), else
+SCW_ACCESS_KEY / SCW_SECRET_KEY.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any, Literal
 
@@ -98,6 +101,9 @@ class S3Backend:
         import boto3
         from botocore.config import Config
 
+        if access_key is None and profile is None and "AWS_ACCESS_KEY_ID" not in os.environ:
+            access_key = os.environ.get("SCW_ACCESS_KEY")  # Scaleway's own variables
+            secret_key = os.environ.get("SCW_SECRET_KEY") if access_key else None
         session = boto3.session.Session(profile_name=profile)
         config = Config(
             region_name=self.region,
