@@ -78,12 +78,12 @@ class Catalogue:
                    default=None)
 
 
-def fetch_offers(api: ScalewayClient, zone: str) -> dict[str, Offer]:
-    """Every page of ``GET products/servers`` (50-100 per page) merged."""
+def fetch_offers(api: ScalewayClient, zone: str, per_page: int = 100) -> dict[str, Offer]:
+    """Every page of ``GET products/servers`` merged (the map is split across pages)."""
     out: dict[str, Offer] = {}
     page = 1
     while True:
-        res = api.instance.list_servers_types(zone=zone, page=page, per_page=100)
+        res = api.instance.list_servers_types(zone=zone, page=page, per_page=per_page)
         servers = res.servers or {}
         for name, t in servers.items():
             caps = t.capabilities
@@ -96,6 +96,6 @@ def fetch_offers(api: ScalewayClient, zone: str) -> dict[str, Offer]:
                 max_private_networks=getattr(caps, "private_network", 8) if caps else 8,
             )
         total = int(res.total_count or 0)
-        if not servers or len(out) >= total or page >= 100:
+        if not servers or len(out) >= total or page >= 1000:
             return out
         page += 1

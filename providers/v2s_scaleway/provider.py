@@ -324,6 +324,20 @@ class ScalewayProvider:
     # --- apply / delete --------------------------------------------------------------------
 
     def apply(self, req: ApplyRequest, ctx: ApplyContext) -> ApplyResponse:
+        try:
+            return self._apply(req, ctx)
+        except ProviderError as exc:
+            exc.address = exc.address or ctx.address
+            raise
+
+    def delete(self, req: DeleteRequest, ctx: ApplyContext) -> DeleteResponse:
+        try:
+            return self._delete(req, ctx)
+        except ProviderError as exc:
+            exc.address = exc.address or ctx.address
+            raise
+
+    def _apply(self, req: ApplyRequest, ctx: ApplyContext) -> ApplyResponse:
         p = dict(req.planned)
         st = self.settings
         if req.type == "s3_object":
@@ -353,7 +367,7 @@ class ScalewayProvider:
             raise ProviderError(f"unknown resource type {req.type}", address=ctx.address)
         return ApplyResponse(attributes=attrs)
 
-    def delete(self, req: DeleteRequest, ctx: ApplyContext) -> DeleteResponse:
+    def _delete(self, req: DeleteRequest, ctx: ApplyContext) -> DeleteResponse:
         p = dict(req.prior)
         if req.type == "s3_object":
             bucket = self._bucket(p, ctx.address)

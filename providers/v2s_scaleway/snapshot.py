@@ -18,6 +18,8 @@ from .wait import wait_for
 GiB = 1024**3
 GB = 1000**3
 SETTLED = {"available", "in_use", "error"}
+IMPORT_HINT = ("the object must be a qcow2 without backing file, encryption or zstd, "
+               "1 GB to 1 TB, in a bucket of the zone's region")
 
 
 def import_size(size_bytes: int | None) -> int | None:
@@ -74,11 +76,17 @@ def apply_snapshot(
         return pick_one(found, "snapshot", ctx.address)
 
     def create() -> Snapshot:
-        return api.block.import_snapshot_from_object_storage(
-            bucket=str(planned["bucket"]), key=str(planned["key"]),
-            name=str(planned.get("name") or ctx.address), zone=zone,
-            project_id=api.project_id, tags=tags, size=size,
-        )
+        try:
+            return api.block.import_snapshot_from_object_storage(
+                bucket=str(planned["bucket"]), key=str(planned["key"]),
+                name=str(planned.get("name") or ctx.address), zone=zone,
+                project_id=api.project_id, tags=tags, size=size,
+            )
+        except ApiError as exc:
+            raise ProviderError(
+                f"snapshot import from s3://{planned['bucket']}/{planned['key']} refused: "
+                f"{exc.message}", address=ctx.address, hint=IMPORT_HINT,
+            ) from None
 
     ctx.progress("import", message=f"s3://{planned.get('bucket')}/{planned.get('key')}")
     snap, adopted = create_once(find, create, policy=api.policy, what="Block snapshot",
@@ -96,8 +104,7 @@ def apply_snapshot(
         raise ProviderError(
             f"snapshot import from s3://{planned['bucket']}/{planned['key']} failed: {reason}",
             address=ctx.address,
-            hint="check the object is a qcow2 without backing file, encryption or zstd, "
-            "in a bucket of the zone's region; the failed snapshot was deleted",
+            hint=IMPORT_HINT + "; the failed snapshot was deleted",
         )
     return {**planned, "id": snap.id, "status": str(snap.status), "size": snap.size}
 
