@@ -232,10 +232,10 @@ class VMwareProvider:
 
     def _delete_snapshot(self, req: DeleteRequest, ctx: ApplyContext) -> None:
         prior, a, s = req.prior, req.address, self.session
-        vm = snapshot.vm_ref(str(prior.get("vm_moref") or (req.checkpoint or {}).get("vm_moref")
-                                 or ""))
-        if not vm._moId:
+        moref = str(prior.get("vm_moref") or (req.checkpoint or {}).get("vm_moref") or "")
+        if not moref:
             return
+        vm = snapshot.vm_ref(s, moref)
         try:
             nodes = snapshot.snapshot_nodes(s, vm)
         except vmodl.fault.ManagedObjectNotFound:

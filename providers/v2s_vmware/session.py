@@ -86,6 +86,12 @@ class Session:
         return self._stub.calls if self._stub is not None else 0
 
     @property
+    def stub(self) -> Any:
+        """The SOAP stub (for building managed-object references)."""
+        _ = self.content
+        return self._stub
+
+    @property
     def content(self) -> Any:
         """The ServiceContent, connecting and logging in on first use."""
         with self._lock:
@@ -96,18 +102,17 @@ class Session:
     def _connect(self) -> None:
         host, port = self.settings.host_port
         try:
-            stub = _CountingStub(
-                host=host,
-                port=port,
-                path=urlsplit(self.settings.url).path or "/sdk",
-                version=API_VERSION,
-                sslContext=ssl_context(self.settings),
-                thumbprint=self.settings.thumbprint or None,
-                connectionPoolTimeout=-1,
-            )
-            if self._stub is not None:
-                stub.calls = self._stub.calls
-            si = vim.ServiceInstance("ServiceInstance", stub)
+            if self._stub is None:
+                self._stub = _CountingStub(
+                    host=host,
+                    port=port,
+                    path=urlsplit(self.settings.url).path or "/sdk",
+                    version=API_VERSION,
+                    sslContext=ssl_context(self.settings),
+                    thumbprint=self.settings.thumbprint or None,
+                    connectionPoolTimeout=-1,
+                )
+            si = vim.ServiceInstance("ServiceInstance", self._stub)
             content = si.RetrieveContent()
             content.sessionManager.Login(
                 self.settings.username, self.settings.password.get_secret_value()
@@ -133,12 +138,14 @@ class Session:
             if isinstance(exc, OSError):
                 raise TransientError(f"cannot reach vCenter {host}: {exc}") from None
             raise
-        self._stub, self._content = stub, content
+        self._content = content
 
     def relogin(self) -> None:
-        """Open a new session (after the old one expired)."""
+        """Log in again on the same connection (after the session expired)."""
         with self._lock:
             self._content = None
+            if self._stub is not None:
+                self._stub.cookie = ""
             self._connect()
 
     def call(self, fn: Callable[[Any], T]) -> T:
@@ -167,7 +174,7 @@ class Session:
                 self._stub.DropConnections()
             if self._http is not None:
                 self._http.close()
-            self._content, self._http = None, None
+            self._content, self._http, self._stub = None, None, None
 
     # --- reads -------------------------------------------------------------------------------
 

@@ -16,9 +16,10 @@ from v2s_vmware.session import Session
 from vmware2scw.errors import ProviderError
 
 
-def vm_ref(moref: str) -> Any:
+def vm_ref(session: Session, moref: str) -> Any:
     """A VirtualMachine managed-object reference from its moref value (no round trip)."""
-    return vim.VirtualMachine(moref)
+    _ = session.content
+    return vim.VirtualMachine(moref, session.stub)
 
 
 def _walk(tree: Any) -> Iterator[Any]:
@@ -36,11 +37,11 @@ def snapshot_nodes(session: Session, vm: Any) -> list[Any]:
 def find_vm(session: Session, *, moref: str = "", uuid: str = "", name: str = "") -> Any | None:
     """The VM by moref (checked against uuid/name when given), else by instance UUID."""
     if moref:
-        props = session.properties(vm_ref(moref), "name", "config.instanceUuid")
+        props = session.properties(vm_ref(session, moref), "name", "config.instanceUuid")
         if props and (not uuid or props.get("config.instanceUuid") == uuid) and (
             uuid or not name or props.get("name") == name
         ):
-            return vm_ref(moref)
+            return vm_ref(session, moref)
     if uuid:
         found = session.call(
             lambda c: c.searchIndex.FindByUuid(None, uuid, True, True)  # instance UUID

@@ -68,8 +68,8 @@ def _disks(vm: VMFacts, c: Checks, a: str) -> list[Diagnostic]:
                              "the datastore. Fix: decrypt the disk in vCenter first.", address=a))
         if d.capacity_bytes > c.max_disk_bytes:
             out.append(error(
-                f"{what} is {d.capacity_bytes / 1e12:.2f} TB, over Scaleway's import limit of "
-                f"{c.max_disk_bytes / 1e12:.0f} TB",
+                f"{what} is {d.capacity_bytes / 1e9:.3g} GB, over Scaleway's import limit of "
+                f"{c.max_disk_bytes / 1e9:.3g} GB",
                 "Scaleway imports snapshots of at most 1 TB. Fix: shrink the disk (resize the "
                 "file system and the VMDK), or move its data to a separate volume.", address=a))
     return out
