@@ -68,8 +68,8 @@ def check_acyclic(g: nx.DiGraph) -> None:
     where = f"{pos}: " if pos is not None else ""
     chain = " -> ".join([*members, members[0]])
     raise ConfigError(
-        f"{where}dependency cycle between {len(members)} resource(s): {chain}; "
-        "remove one of the references"
+        f"{where}dependency cycle between {len(members)} resource(s); remove one of the "
+        f"references that link them:\n  {chain}"
     )
 
 

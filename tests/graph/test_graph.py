@@ -49,7 +49,7 @@ def test_cycle_names_every_member_with_a_position() -> None:
     with pytest.raises(ConfigError) as info:
         graph.check_acyclic(g)
     text = str(info.value)
-    assert text.startswith("f.yaml:3:3: dependency cycle between 3 resource(s): ")
+    assert text.startswith("f.yaml:3:3: dependency cycle between 3 resource(s); ")
     assert f"{A} -> {B} -> {C} -> {A}" in text
 
 

@@ -76,11 +76,22 @@ def _message(
     if kind == "missing":
         return f"missing required key {str(loc[-1])!r} in {dotted(loc[:-1]) or 'the top level'}"
     msg = err["msg"]
-    if kind.endswith("_type") or kind in ("literal_error", "model_type", "dict_type"):
-        msg = f"{msg}, got {describe(err.get('input'))}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        msg = "expected a mapping"
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind == "literal_error":
+        msg = f"{msg}, got {_shown(err.get('input'))}"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     return f"{where}: {msg}" if where else msg
+
+
+def _shown(value: Any) -> str:
+    """A short description of the offending value (short strings are quoted)."""
+    if isinstance(value, str) and len(value) <= 40 and "\n" not in value:
+        return repr(value)
+    if isinstance(value, int | float):
+        return repr(value)
+    return describe(value)
 
 
 def raise_for(
