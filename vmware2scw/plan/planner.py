@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from vmware2scw import __version__
 from vmware2scw.config.interpolate import get_attribute, resolve
 from vmware2scw.desired import Desired, DesiredResource
 from vmware2scw.diagnostics import Diagnostic, error
@@ -50,6 +51,7 @@ def make_plan(
     changes.sort(key=lambda c: c.address)
     planner.diags.extend(check_prevent_destroy(changes, desired, state))
     return Plan(
+        v2s_version=__version__,
         lineage=state.lineage,
         serial=state.serial,
         config_digest=desired.config_digest,

@@ -88,8 +88,8 @@ def attribute_lines(change: ResourceChange) -> list[str]:
     after = change.after or {}
     unknown = change.after_unknown
     rows: list[tuple[str, str, str, str]] = []  # marker, key, text, comment
-    for key in change.sensitive_paths:
-        rows.append(("~" if change.action is Action.UPDATE else " ", key, SENSITIVE_TEXT, ""))
+    marker = {Action.CREATE: "+", Action.DELETE: "-"}.get(change.action, " ")
+    rows += [(marker, key, SENSITIVE_TEXT, "") for key in change.sensitive_paths]
     hidden = 0
     forced = {top_level(p) for p in change.replace_paths}
     changed = {top_level(p) for p in change.changed_paths}
