@@ -8,6 +8,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from vmware2scw.desired import ProviderBlock
 from vmware2scw.diagnostics import Diagnostic
 from vmware2scw.errors import ConfigError, ProviderError, V2SError
@@ -75,10 +77,10 @@ class Registry:
         except ProviderError as exc:
             raise ProviderError(f"provider {block.local_name!r}: {exc.message}",
                                 address=exc.address, hint=exc.hint) from None
-        except (ValueError, TypeError) as exc:  # pydantic validation of settings
-            first = str(exc).splitlines()
-            raise ConfigError(f"providers.{block.local_name}: invalid settings "
-                              f"({first[1] if len(first) > 1 else first[0]})",
+        except ValidationError as exc:  # settings: name the field, never echo the value
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"providers.{block.local_name}.{where}: {first['msg']}",
                               hint=f"see the {block.source} provider's documentation") from None
         self.diagnostics.extend(resp.diagnostics)
         self.providers[block.local_name] = provider
