@@ -49,7 +49,7 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _qemu_img("create", "-q", "-f", "qcow2", str(out["small"]), "100M")
     _qemu_img(
         "create", "-q", "-f", "qcow2", "--object", "secret,id=sec0,data=lab-secret",
-        "-o", "encrypt.format=luks,encrypt.key-secret=sec0", str(out["encrypted"]), "1G",
+        "-o", "encrypt.format=aes,encrypt.key-secret=sec0", str(out["encrypted"]), "1G",
     )  # fmt: skip
     return out
 

@@ -161,9 +161,9 @@ def delete_snapshot(store: Store, req: Request) -> Reply:
     if snap["status"] == "creating":
         raise transient("snapshot", snap["id"], "creating")
     del store.snapshots[snap["id"]]
-    path = store.data_path.pop(snap["id"], None)
-    if path is not None and path.parent.name == "snapshots" and path.stem == snap["id"]:
-        path.unlink(missing_ok=True)
+    # The data file stays: volumes cloned from it use it as their backing file;
+    # the whole data directory goes when the simulator stops.
+    store.data_path.pop(snap["id"], None)
     return Reply(204, None, api="block")
 
 
@@ -232,18 +232,19 @@ def new_volume(
     }  # fmt: skip
     store.volumes[vol["id"]] = vol
     if parent_snapshot and parent_snapshot in store.data_path:
-        clone_data(store, store.data_path[parent_snapshot], vol["id"])
+        clone_data(store, store.data_path[parent_snapshot], vol["id"], size)
     return vol
 
 
-def clone_data(store: Store, base: Path, volume_id: str) -> None:
-    """Give a volume its own copy-on-write qcow2 over the snapshot's data."""
+def clone_data(store: Store, base: Path, volume_id: str, size: int) -> None:
+    """Give a volume its own copy-on-write qcow2 of its size over the snapshot's data."""
     import subprocess
 
     dest = store.data_dir / "volumes" / f"{volume_id}.qcow2"
     dest.parent.mkdir(exist_ok=True, mode=0o700)
+    args = ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base), str(dest), str(size)]
     proc = subprocess.run(
-        [store.qemu_img, "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base), str(dest)],
+        [store.qemu_img, *args],
         capture_output=True,
         timeout=60,
         check=False,

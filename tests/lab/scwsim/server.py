@@ -236,7 +236,8 @@ class Simulator:
             self._httpd.sim = self
             self.port = int(self._httpd.server_address[1])
             self._stop.clear()
-            for target in (self._httpd.serve_forever, self._tick_loop):
+            httpd = self._httpd
+            for target in (lambda: httpd.serve_forever(poll_interval=0.05), self._tick_loop):
                 t = threading.Thread(target=target, name="scwsim", daemon=True)
                 t.start()
                 self._threads.append(t)

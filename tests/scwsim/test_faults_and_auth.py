@@ -1,0 +1,116 @@
+"""Contract: injected faults and authentication surface as the real SDK raises them."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+from scaleway import ScalewayException
+from scaleway.instance.v1.custom_api import InstanceUtilsV1API
+
+from tests.lab.scwsim import Faults, Simulator
+
+
+def _inst(sim: Simulator) -> InstanceUtilsV1API:
+    return InstanceUtilsV1API(sim.client())
+
+
+def test_429_has_the_gateway_shape_and_breaks_the_sdk_json_parsing(sim: Simulator) -> None:
+    sim.set_faults(Faults(script=["429", "429"]))
+    raw = requests.get(
+        f"{sim.url}/instance/v1/zones/fr-par-1/servers",
+        headers={"X-Auth-Token": sim.account.secret_key},
+        timeout=10,
+    )
+    assert raw.status_code == 429
+    assert raw.content == b""
+    assert raw.headers["X-Envoy-Ratelimited"] == "true"
+    assert "Content-Type" not in raw.headers
+    assert "Retry-After" not in raw.headers
+    # The SDK calls res.json() on the empty body: a JSON decode error, not a ScalewayException.
+    with pytest.raises(requests.exceptions.JSONDecodeError):
+        _inst(sim).list_servers()
+    assert _inst(sim).list_servers().servers == []  # the script is used up
+
+
+def test_503_envoy_text_and_json_variants(sim: Simulator) -> None:
+    sim.set_faults(Faults(script=["503"]))
+    with pytest.raises(requests.exceptions.JSONDecodeError) as exc:
+        _inst(sim).list_servers()
+    assert "upstream connect error" in exc.value.doc
+    sim.set_faults(Faults(script=["503"], body_503="json"))
+    with pytest.raises(ScalewayException) as sexc:
+        _inst(sim).list_servers()
+    assert sexc.value.status_code == 503
+
+
+def test_connection_reset_raises_connection_error(sim: Simulator) -> None:
+    sim.set_faults(Faults(script=["reset"]))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        _inst(sim).list_servers_types()
+    assert _inst(sim).list_servers_types().servers
+
+
+def test_latency_is_added(sim: Simulator) -> None:
+    sim.set_faults(Faults(latency=0.3))
+    t = time.monotonic()
+    _inst(sim).list_servers()
+    assert time.monotonic() - t >= 0.3
+
+
+def test_rates_are_deterministic_per_seed(sim: Simulator) -> None:
+    def outcomes(seed: int) -> list[int]:
+        sim.set_faults(Faults(rate_429=0.3, rate_503=0.2, seed=seed))
+        return [
+            requests.get(
+                f"{sim.url}/instance/v1/zones/fr-par-1/servers",
+                headers={"X-Auth-Token": sim.account.secret_key},
+                timeout=10,
+            ).status_code
+            for _ in range(40)
+        ]
+
+    first = outcomes(7)
+    assert first == outcomes(7)
+    assert {200, 429, 503} == set(first)
+    assert first != outcomes(8)
+
+
+def test_fault_path_filter(sim: Simulator) -> None:
+    sim.set_faults(Faults(rate_429=1.0, path=r"/products/"))
+    assert _inst(sim).list_servers().servers == []
+    with pytest.raises(requests.exceptions.JSONDecodeError):
+        _inst(sim).list_servers_types()
+
+
+def test_faults_over_http_admin_endpoint(sim: Simulator) -> None:
+    headers = {"X-Auth-Token": sim.account.secret_key}
+    r = requests.post(
+        f"{sim.url}/_sim/faults", json={"script": ["429"]}, headers=headers, timeout=5
+    )
+    assert r.status_code == 200
+    with pytest.raises(requests.exceptions.JSONDecodeError):
+        _inst(sim).list_servers()
+    bad = requests.post(f"{sim.url}/_sim/faults", json={"rate_429": 2}, headers=headers, timeout=5)
+    assert bad.status_code == 400
+
+
+def test_bad_fault_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="probabilities"):
+        Faults(rate_429=1.5)
+    with pytest.raises(ValueError, match="add up"):
+        Faults(rate_429=0.6, rate_503=0.6)
+    with pytest.raises(ValueError, match="scripted outcome"):
+        Faults(script=["boom"])  # type: ignore[list-item]
+
+
+def test_wrong_or_missing_token_is_denied(sim: Simulator) -> None:
+    bad = sim.client(secret_key="33333333-3333-4333-8333-333333333333")
+    with pytest.raises(ScalewayException) as exc:
+        InstanceUtilsV1API(bad).list_servers()
+    assert exc.value.status_code == 401
+    assert json.loads(exc.value.response.text)["type"] == "denied_authentication"
+    raw = requests.get(f"{sim.url}/instance/v1/zones/fr-par-1/servers", timeout=5)
+    assert raw.status_code == 401
