@@ -21,14 +21,16 @@ pytestmark = pytest.mark.lab
 
 
 def v2s_objects(sim: Simulator) -> dict[str, list[str]]:
-    """Ids of everything in the simulator that carries a v2s lineage tag."""
+    """Ids of everything v2s made: tagged snapshots/images/servers, and every volume."""
     st = sim.store
     with st.lock:
-        return {
+        out = {
             kind: sorted(i for i, o in getattr(st, kind).items()
                          if any(str(t).startswith("v2s-lineage=") for t in o.get("tags", [])))
-            for kind in ("snapshots", "images", "servers", "volumes")
+            for kind in ("snapshots", "images", "servers")
         }
+        out["volumes"] = sorted(st.volumes)  # a fresh simulator has none of its own
+        return out
 
 
 def test_full_chain_then_destroy_leaves_nothing(
