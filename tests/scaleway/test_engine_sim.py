@@ -72,6 +72,7 @@ def test_plan_apply_noop_destroy_through_the_engine(
     assert "Contents" not in s3_server.client().list_objects_v2(Bucket=bucket)  # transient gone
 
     refreshed, diags = refresh(sm.state, provs)
+    assert not [d for d in diags if d.severity == "error"], diags
     again = make_plan(want, refreshed, provs, PlanOptions())
     changed = [(c.address, c.action) for c in again.changes if c.action is not Action.NOOP]
     assert changed == [], changed
