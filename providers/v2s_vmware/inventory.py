@@ -33,7 +33,7 @@ VM_PROPS = [
     "runtime.host",
     "datastore",
     "guest.net",
-    "guest.toolsRunningStatus",
+    "guest.toolsStatus",
     "snapshot",
 ]
 OTHER_PROPS: dict[Any, list[str]] = {
@@ -201,7 +201,7 @@ def vm_facts(moref: Any, props: dict[str, Any], names: dict[str, dict[str, Any]]
         disks=tuple(_disk(d, controllers, ds_names) for d in devices if isinstance(d, disk_cls)),
         nics=tuple(_nic(d, ips, pg_names) for d in devices if isinstance(d, nic_cls)),
         snapshots=tuple(_snapshot_names(snap.rootSnapshotList) if snap is not None else ()),
-        tools_status=str(props.get("guest.toolsRunningStatus") or ""),
+        tools_status=str(props.get("guest.toolsStatus") or ""),
         change_version=str(props.get("config.changeVersion") or "") or change_digest(props),
         features=tuple(_features(devices, props.get("config.keyId"), controllers)),
     )

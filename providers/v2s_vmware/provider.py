@@ -43,8 +43,6 @@ from vmware2scw.provider import (
     VMFacts,
 )
 
-CHECKPOINT_EVERY_S = 0.5
-
 
 class VMwareProvider:
     """The source side of a migration (entry point ``vmware``)."""
@@ -281,7 +279,7 @@ class VMwareProvider:
         def on_chunk(_i: int, _stats: export.ExportStats) -> None:
             ctx.progress("export", min(size, len(done) * chunk), size)
             now = time.monotonic()
-            if now - last[0] >= CHECKPOINT_EVERY_S or len(done) == total_chunks:
+            if now - last[0] >= cfg.checkpoint_every_s or len(done) == total_chunks:
                 last[0] = now
                 ctx.checkpoint({**key, "done": export.set_to_ranges(done)})
 

@@ -32,6 +32,7 @@ class VMwareSettings(BaseModel):
     timeout_s: float = 120.0
     chunk_mb: int = Field(default=64, ge=1, le=1024)  # export Range request size
     parallel_chunks: int = Field(default=4, ge=1, le=32)  # Range requests in flight per disk
+    checkpoint_every_s: float = Field(default=2.0, ge=0)  # export checkpoint throttle
     exports_per_host: int = Field(default=2, ge=1)
     exports_per_datastore: int = Field(default=4, ge=1)
     shutdown_timeout_s: float = Field(default=300.0, ge=0)  # cold cutover: guest shutdown wait

@@ -145,12 +145,15 @@ def validate(vm: VMFacts, checks: Checks, *, address: str) -> list[Diagnostic]:
                          f"MiB of memory, the VM has {vm.memory_mb}",
                          "the server would be smaller than the VM. Fix: choose a larger type.",
                          address=a))
-    name = vm.name if checks.server_name is None else checks.server_name
-    if not _NAME_OK.match(name):
-        out.append(error(f"Scaleway will not accept the server name {name!r}",
+    if checks.server_name is not None and not _NAME_OK.match(checks.server_name):
+        out.append(error(f"Scaleway will not accept the server name {checks.server_name!r}",
                          "names are 1-63 letters, digits, '.', '_' or '-', starting and ending "
-                         f"with a letter or digit. Fix: set target name, e.g. "
-                         f"{scaleway_name(name)!r}.", address=a))
+                         "with a letter or digit. Fix: set `target.name`, e.g. "
+                         f"{scaleway_name(checks.server_name)!r}.", address=a))
+    elif checks.server_name is None and not _NAME_OK.match(vm.name):
+        out.append(info(f"the VM name {vm.name!r} is not a valid Scaleway server name",
+                        f"the server will get a sanitised name such as {scaleway_name(vm.name)!r}"
+                        "; set `target.name` to choose it.", address=a))
     if vm.power_state == "suspended":
         out.append(error("the VM is suspended", "a suspended VM cannot be snapshotted "
                          "consistently. Fix: resume or power it off first.", address=a))

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +161,28 @@ def test_cold_cutover_powers_off_and_destroy_restores(
     provider.delete(DeleteRequest(address=ctx.address, type="vmware_snapshot", prior=snap),
                     destroy_ctx)
     assert _power(provider, "cold") == "poweredOn"
+
+
+def test_export_killed_half_way_resumes_from_its_last_checkpoint(
+        vc: Vcsim, provider: VMwareProvider, tmp_path: Path) -> None:
+    size = 16 * MiB
+    data = tuple((i * MiB, _pattern(100 + i, MiB)) for i in range(0, 16, 3))
+    loaded = load(vc, [VM("kill-me", disks=(Disk(capacity_bytes=size, data=data),))])
+    attrs = _export_attrs(provider, "kill-me", 0, "")
+    addr = "migration.kill-me.disk_export[0]"
+    cp_file = tmp_path / "checkpoint.json"
+    job = {"settings": vc.settings(chunk_mb=1, parallel_chunks=2, checkpoint_every_s=0),
+           "work_dir": str(tmp_path), "address": addr, "planned": attrs,
+           "checkpoint_file": str(cp_file)}
+    proc = subprocess.run([sys.executable, "-m", "tests.vmware.export_worker", json.dumps(job)],
+                          capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    checkpoint = json.loads(cp_file.read_text())
+    done = sum(b - a for a, b in checkpoint["done"])
+    assert 0 < done < 16
+    ctx = FakeContext(addr, tmp_path)
+    out = provider.apply(ApplyRequest(address=addr, type="disk_export", prior=None,
+                                      planned=attrs, checkpoint=checkpoint), ctx).attributes
+    assert provider.export_stats[addr].fetched_bytes == size - done * MiB
+    assert Path(out["path"]).read_bytes() == loaded.local_files["kill-me"][0].read_bytes()
