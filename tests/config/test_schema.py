@@ -67,12 +67,15 @@ def test_examples_validate() -> None:
         _validate(path.read_text())
 
 
-@pytest.mark.parametrize("change", [
-    ("priority: 2", "priorty: 2"),
-    ("tcp: [22, 443]", "tcp: [22, 70000]"),
-    ("v2s: 1", "v2s: 2"),
-    ("volume_type: sbs_15k", "volume_type: ssd"),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("priority: 2", "priorty: 2"),
+        ("tcp: [22, 443]", "tcp: [22, 70000]"),
+        ("v2s: 1", "v2s: 2"),
+        ("volume_type: sbs_15k", "volume_type: ssd"),
+    ],
+)
 def test_schema_rejects_what_the_loader_rejects(change: tuple[str, str]) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     bad = GOOD.replace(*change)

@@ -103,3 +103,33 @@ def test_missing_and_non_utf8_files(tmp_path) -> None:  # type: ignore[no-untype
     bad.write_bytes(b"a: \xff\xfe\n")
     with pytest.raises(ConfigError, match=r":1:1: file is not UTF-8"):
         yamlsrc.load_file(bad)
+
+
+@pytest.fixture
+def pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Force the PyYAML composer (used where libyaml is missing)."""
+    monkeypatch.setattr(yamlsrc, "_FastLoader", None)
+
+
+@pytest.mark.usefixtures("pure_python")
+def test_pure_python_composer_points_at_the_alias_of_a_bomb() -> None:
+    start = time.perf_counter()
+    with pytest.raises(ConfigError) as info:
+        yamlsrc.parse(billion_laughs(), "bomb")
+    assert time.perf_counter() - start < 1.0
+    line, col = map(int, str(info.value).split(":")[1:3])
+    assert line >= 2 and col > 5  # an alias (*aN) inside a list, not an anchor
+    with pytest.raises(ConfigError, match="recursive YAML alias"):
+        yamlsrc.parse("a: &a [1, *a]\n", "f")
+
+
+@pytest.mark.usefixtures("pure_python")
+def test_pure_python_composer_gives_the_same_data_and_positions() -> None:
+    text = "base: &b {x: 1, y: [a, b]}\nm:\n  <<: *b\n  y: 3\nd: 2024-01-02\n"
+    src = yamlsrc.parse(text, "f")
+    assert src.data == {"base": {"x": 1, "y": ["a", "b"]}, "m": {"x": 1, "y": 3}, "d": "2024-01-02"}
+    assert str(src.pos(("m", "y"))) == "f:4:6" and str(src.key_pos(("m", "y"))) == "f:4:3"
+    with pytest.raises(ConfigError, match=r"^f:2:1: duplicate key"):
+        yamlsrc.parse("a: 1\na: 2\n", "f")
+    with pytest.raises(ConfigError, match=r"^f:1:1: YAML nesting is too deep|^f:\d+:\d+: "):
+        yamlsrc.parse("a: " + "[" * 5000 + "]" * 5000 + "\n", "f")

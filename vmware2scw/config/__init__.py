@@ -6,7 +6,7 @@ desired, diagnostics = expand(loaded, lineage=state.lineage, inventory=hook)
 
 from __future__ import annotations
 
-from vmware2scw.config.expand import InventoryFn, expand, static_inventory
+from vmware2scw.config.expand import InventoryFn, expand, provider_blocks, static_inventory
 from vmware2scw.config.loader import LoadedConfig, load, loads
 from vmware2scw.config.model import Config
 from vmware2scw.config.schema import json_schema
@@ -21,5 +21,6 @@ __all__ = [
     "json_schema",
     "load",
     "loads",
+    "provider_blocks",
     "static_inventory",
 ]

@@ -89,7 +89,9 @@ def _sort_key(line: str) -> tuple[int, int, str]:
         return 0, 0, line
 
 
-def _provider_blocks(loaded: LoadedConfig, used: set[str]) -> dict[str, ProviderBlock]:
+def provider_blocks(loaded: LoadedConfig, used: Iterable[str] = ()) -> dict[str, ProviderBlock]:
+    """Every declared provider block (+ empty ones for ``used`` undeclared names), with the
+    settings paths that hold secrets in ``sensitive_paths``."""
     secret_paths = loaded.sensitive_paths | loaded.env_paths
     blocks: dict[str, ProviderBlock] = {}
     for name, raw in loaded.config.providers.items():
@@ -107,7 +109,7 @@ def _provider_blocks(loaded: LoadedConfig, used: set[str]) -> dict[str, Provider
         blocks[name] = ProviderBlock(
             local_name=name, source=source, settings=settings, sensitive_paths=frozenset(sensitive)
         )
-    for name in sorted(used - set(blocks)):
+    for name in sorted(set(used) - set(blocks)):
         blocks[name] = ProviderBlock(local_name=name, source=name)
     return dict(sorted(blocks.items()))
 
@@ -259,7 +261,7 @@ def expand(
         used.add(prov)
         patterns.setdefault(prov, set()).add(mig.source.vm)
     errors.raise_if_any()
-    providers = _provider_blocks(loaded, used)
+    providers = provider_blocks(loaded, used)
 
     facts: dict[str, dict[str, list[VMFacts]]] = {}
     for prov in sorted(patterns):
@@ -380,4 +382,12 @@ def static_inventory(vms: Iterable[VMFacts]) -> InventoryFn:
     return inventory
 
 
-__all__ = ["PROVIDER_OF", "SOURCE_TYPES", "InventoryFn", "expand", "is_glob", "static_inventory"]
+__all__ = [
+    "PROVIDER_OF",
+    "SOURCE_TYPES",
+    "InventoryFn",
+    "expand",
+    "is_glob",
+    "provider_blocks",
+    "static_inventory",
+]
