@@ -54,3 +54,10 @@ def test_markdown_of_a_large_plan_groups_the_graph_and_fits_a_comment():
     assert "more resources not shown" in md
     graph = md.split("```mermaid")[1].split("```")[0]
     assert "vm0039: 11 create" in graph and "-->" not in graph
+
+
+def test_markdown_of_a_huge_plan_stays_within_one_comment():
+    md = render_markdown(_fresh(150))
+    assert len(md) <= MAX_CHARS + 2000
+    assert "| Migration | create | update | replace | destroy |" in md
+    assert "more migrations" in md and "<details>" in md

@@ -11,6 +11,7 @@ from vmware2scw.plan.render_text import attribute_lines, summary_line
 MAX_GRAPH_NODES = 60  # beyond this the graph shows one node per migration
 MAX_CHARS = 60_000  # GitHub comments stop at 65,536 characters
 FOLD_LINES = 8  # attribute lists longer than this are folded
+MAX_ROWS = 100  # beyond this, tables list migrations instead of resources
 
 _STYLE = {
     Action.CREATE: "fill:#d3f9d8,stroke:#2b8a3e",
@@ -32,17 +33,20 @@ def render_markdown(plan: Plan) -> str:
     errors = [d for d in plan.diagnostics if d.severity.value == "error"]
     if plan.diagnostics:
         title = "Errors: this plan cannot be applied" if errors else "Diagnostics"
-        out += [f"### {title}", ""] + [f"- `{_cell(str(d))}`" for d in plan.diagnostics]
+        out += [f"### {title}", ""]
+        out += [f"- `{_cell(str(d))}`" for d in plan.diagnostics[:MAX_ROWS]]
+        if len(plan.diagnostics) > MAX_ROWS:
+            out.append(f"- … and {len(plan.diagnostics) - MAX_ROWS} more")
         out.append("")
     if plan.drift:
         out += ["### Changed outside v2s", "", "| Resource | Change |", "|---|---|"]
-        out += [f"| `{c.address}` | {c.reason.text} |" for c in plan.drift]
+        out += [f"| `{c.address}` | {c.reason.text} |" for c in plan.drift[:MAX_ROWS]]
+        if len(plan.drift) > MAX_ROWS:
+            out.append(f"| … | {len(plan.drift) - MAX_ROWS} more |")
         out.append("")
     if changes:
         out += ["### Changes", "", *_graph(changes), ""]
-        out += ["| Resource | Action | Reason |", "|---|---|---|"]
-        out += [f"| `{c.address}` | `{c.action.symbol.strip()}` {c.action.value} | "
-                f"{_cell(_reason(c))} |" for c in changes]
+        out += _table(changes)
         out += ["", "### Details", ""]
         used = sum(len(line) + 1 for line in out)
         for i, change in enumerate(changes):
@@ -55,6 +59,25 @@ def render_markdown(plan: Plan) -> str:
             out += block
             used += size
     return "\n".join(out).rstrip() + "\n"
+
+
+def _table(changes: list[ResourceChange]) -> list[str]:
+    """One row per changing resource, or per migration for a large plan."""
+    if len(changes) <= MAX_ROWS:
+        out = ["| Resource | Action | Reason |", "|---|---|---|"]
+        return out + [f"| `{c.address}` | `{c.action.symbol.strip()}` {c.action.value} | "
+                      f"{_cell(_reason(c))} |" for c in changes]
+    groups: dict[str, Counter[str]] = {}
+    for c in changes:
+        kind = "replace" if c.action.is_replace else c.action.value
+        groups.setdefault(c.migration or c.address, Counter())[kind] += 1
+    out = ["| Migration | create | update | replace | destroy |", "|---|---:|---:|---:|---:|"]
+    for name, n in sorted(groups.items())[:MAX_ROWS]:
+        out.append(f"| `{_cell(name)}` | {n['create']} | {n['update']} | {n['replace']} | "
+                   f"{n['delete']} |")
+    if len(groups) > MAX_ROWS:
+        out.append(f"| … {len(groups) - MAX_ROWS} more migrations | | | | |")
+    return out
 
 
 def _reason(change: ResourceChange) -> str:
@@ -102,9 +125,11 @@ def _graph(changes: list[ResourceChange]) -> list[str]:
         groups: dict[str, Counter[str]] = {}
         for c in changes:
             groups.setdefault(c.migration or c.address, Counter())[c.action.value] += 1
-        for i, (name, counts) in enumerate(sorted(groups.items())):
+        for i, (name, counts) in enumerate(sorted(groups.items())[:MAX_GRAPH_NODES]):
             label = f"{name}: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
             out.append(f'  m{i}["{label.replace(chr(34), "#quot;")}"]')
+        if len(groups) > MAX_GRAPH_NODES:
+            out.append(f'  more["… {len(groups) - MAX_GRAPH_NODES} more migrations"]')
     out += [f"  classDef {_cls(a)} {style}" for a, style in _STYLE.items()
             if a is not Action.CREATE_THEN_DELETE]
     out.append("```")
