@@ -140,7 +140,8 @@ class Vcsim:
         cert = self._tmp / "vcsim-cert.pem"
         env = {"PATH": os.environ.get("PATH", ""), "TMPDIR": str(self._tmp)}
         self._proc = subprocess.Popen(
-            [str(binary), "-listen=127.0.0.1:0", f"-certout={cert}", *self._args],
+            [str(binary), "-listen=127.0.0.1:0", f"-certout={cert}",
+             f"-remove-on-exit={self._tmp}", *self._args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=(self._tmp / "vcsim.log").open("wb"),

@@ -235,7 +235,11 @@ func main() {
 	username := flag.String("username", "user", "login user name")
 	password := flag.String("password", "pass", "login password")
 	idle := flag.Duration("session-idle", 0, "expire sessions idle this long (0: never)")
+	removeOnExit := flag.String("remove-on-exit", "", "directory to delete on exit (the lab's private dir)")
 	flag.Parse()
+	if *removeOnExit != "" {
+		defer os.RemoveAll(*removeOnExit)
+	}
 	simulator.SessionIdleTimeout = *idle
 
 	model := simulator.VPX()
