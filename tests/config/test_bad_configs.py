@@ -59,10 +59,10 @@ def test_corpus_is_big_enough() -> None:
 def test_bad_config_fails_with_a_positioned_short_error(case: Path) -> None:
     expected = case.with_suffix(".expected").read_text().strip()
     assert re.search(r":\d+:\d+: ", expected), "the expectation must include :line:column:"
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other work on the machine does not count
     with pytest.raises(ConfigError) as info:
         run_case(case)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     text = str(info.value)
     first = text.splitlines()[0]
     assert expected in text, text

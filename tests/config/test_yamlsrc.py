@@ -131,5 +131,5 @@ def test_pure_python_composer_gives_the_same_data_and_positions() -> None:
     assert str(src.pos(("m", "y"))) == "f:4:6" and str(src.key_pos(("m", "y"))) == "f:4:3"
     with pytest.raises(ConfigError, match=r"^f:2:1: duplicate key"):
         yamlsrc.parse("a: 1\na: 2\n", "f")
-    with pytest.raises(ConfigError, match=r"^f:1:1: YAML nesting is too deep|^f:\d+:\d+: "):
-        yamlsrc.parse("a: " + "[" * 5000 + "]" * 5000 + "\n", "f")
+    with pytest.raises(ConfigError, match=r"^f:1:\d+: YAML syntax error: nesting deeper than 100"):
+        yamlsrc.parse("a: " + "[" * 1200 + "]" * 1200 + "\n", "f")

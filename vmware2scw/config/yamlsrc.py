@@ -85,15 +85,24 @@ class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str):
         super().__init__(stream)
         self.alias_marks: dict[int, yaml.Mark] = {}
+        self.depth = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
             node = super().compose_node(parent, index)
             if node is not None:
                 self.alias_marks.setdefault(id(node), event.start_mark)
             return node
-        return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nesting deeper than {MAX_DEPTH} levels", event.start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _FastLoader: type[Any] | None = getattr(yaml, "CSafeLoader", None)
