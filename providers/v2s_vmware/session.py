@@ -77,6 +77,8 @@ class Session:
         self._stub: _CountingStub | None = None
         self._content: Any = None
         self._http: requests.Session | None = None
+        self._stop = threading.Event()
+        self._keepalive: threading.Thread | None = None
 
     # --- connection --------------------------------------------------------------------------
 
@@ -139,6 +141,23 @@ class Session:
                 raise TransientError(f"cannot reach vCenter {host}: {exc}") from None
             raise
         self._content = content
+        if self.settings.keepalive_s and self._keepalive is None:
+            self._stop.clear()
+            self._keepalive = threading.Thread(target=self._ping, name="v2s-vc-keepalive",
+                                               daemon=True)
+            self._keepalive.start()
+
+    def _ping(self) -> None:
+        """Keep the session from idling out during long exports (re-login if it did)."""
+        while not self._stop.wait(self.settings.keepalive_s):
+            with contextlib.suppress(Exception):
+                self.check_session()
+
+    def check_session(self) -> None:
+        """Touch the session (keeps it alive); log in again when it has expired."""
+        manager = self.content.sessionManager
+        if self.properties(manager, "currentSession").get("currentSession") is None:
+            self.relogin()
 
     def relogin(self) -> None:
         """Log in again on the same connection (after the session expired)."""
@@ -166,6 +185,10 @@ class Session:
 
     def close(self) -> None:
         """Log out and drop connections (idempotent)."""
+        self._stop.set()
+        if self._keepalive is not None:
+            self._keepalive.join(timeout=5)
+            self._keepalive = None
         with self._lock:
             if self._content is not None:
                 with contextlib.suppress(Exception):  # best effort at shutdown

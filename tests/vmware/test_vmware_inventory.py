@@ -129,6 +129,10 @@ def test_relogin_after_the_session_expired(vc: Vcsim) -> None:
         s.content.viewManager.CreateContainerView(s.content.rootFolder, [], True)
     assert [v.moref for v in inventory(s)] == [v.moref for v in before]
     assert s.content.sessionManager.currentSession is not None
+    s.content.sessionManager.Logout()
+    assert s.properties(s.content.sessionManager, "currentSession") == {}
+    s.check_session()  # what the keep-alive thread does every `keepalive_s`
+    assert s.content.sessionManager.currentSession is not None
     s.close()
 
 
