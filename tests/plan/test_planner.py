@@ -238,3 +238,26 @@ def test_replace_a_whole_migration_redoes_its_transient_chain():
     assert acts[f"{WEB}.scw_server"] == (Action.DELETE_THEN_CREATE, Reason.REPLACE_REQUESTED)
     assert all(r == (Action.NOOP, Reason.NONE) or r[1] is Reason.TOMBSTONE
                for a, r in acts.items() if a.startswith("migration.db."))
+
+
+def test_a_cycle_is_a_config_error_naming_it():
+    import pytest
+
+    from vmware2scw.errors import ConfigError
+
+    want = desired(chain("web"))
+    img = want.resources[f"{WEB}.scw_image"]
+    srv = f"{WEB}.scw_server"
+    cyclic = want.model_copy(update={"resources": {
+        **want.resources,
+        img.address: img.model_copy(update={"depends_on": img.depends_on | {srv}})}})
+    with pytest.raises(ConfigError, match=r"cycle.*scw_server"):
+        make_plan(cyclic, State(lineage="L"), providers())
+
+
+def test_replace_lists_changed_paths():
+    want = desired(chain("web"))
+    plan = make_plan(_with_attr(want, f"{WEB}.scw_server", zone="nl-ams-1"),
+                     _applied(want), providers())
+    paths = plan.change(f"{WEB}.scw_server").changed_paths
+    assert "zone" in paths and "id" in paths and "name" not in paths

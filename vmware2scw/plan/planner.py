@@ -194,7 +194,9 @@ class _Planner:
         resp = self._provider_plan(base, None)
         if resp is None:
             return None
-        return self._change(base, prior, action, reason, resp.planned, resp, (), notes)
+        changed = () if prior is None else changed_paths(prior.attributes, resp.planned,
+                                                          resp.unknown)
+        return self._change(base, prior, action, reason, resp.planned, resp, changed, notes)
 
     def _change(
         self,

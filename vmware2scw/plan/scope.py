@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from graphlib import TopologicalSorter
+from graphlib import CycleError, TopologicalSorter
 
 from vmware2scw.addresses import Address, try_parse
 from vmware2scw.desired import Desired
 from vmware2scw.diagnostics import Diagnostic, warning
+from vmware2scw.errors import ConfigError
 from vmware2scw.plan.model import PlanOptions
 from vmware2scw.state.model import State
 
@@ -18,7 +19,12 @@ def topo_order(desired: Desired) -> list[str]:
     for address in sorted(desired.resources):
         deps = desired.resources[address].depends_on
         sorter.add(address, *sorted(d for d in deps if d in desired.resources))
-    return list(sorter.static_order())
+    try:
+        return list(sorter.static_order())
+    except CycleError as exc:
+        cycle = " -> ".join(exc.args[1]) if len(exc.args) > 1 else "?"
+        raise ConfigError(f"dependency cycle between resources: {cycle}",
+                          hint="remove one of the references that form the cycle") from None
 
 
 class _Pattern:
