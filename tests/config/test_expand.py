@@ -344,3 +344,8 @@ def test_expanding_1000_migrations_is_fast() -> None:
     print(f"load+expand 1000 migrations / {len(desired.resources)} resources: {elapsed:.3f}s")
     assert len(desired.resources) == 1000 * 7 + 500 * 4
     assert elapsed < 2.0  # typically ~0.3 s; generous for a shared 2-core machine
+
+
+def test_a_wildcard_matching_two_vms_of_the_same_name_is_an_error() -> None:
+    with pytest.raises(ConfigError, match=r"^v2s\.yaml:6:19: 2 VMs are named 'app-1'"):
+        expand_text(WAVE, vm("app-1"), vm("app-1"), vm("db-01"))

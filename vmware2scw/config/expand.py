@@ -72,21 +72,12 @@ class _Errors:
     def raise_if_any(self) -> None:
         if not self.items:
             return
-        ordered = sorted(
-            dict.fromkeys(f"{p}: {m}" for p, m in self.items), key=lambda t: _sort_key(t)
-        )
-        text = "\n".join(ordered[:10])
-        if len(ordered) > 10:
-            text += f"\n... and {len(ordered) - 10} more"
+        ordered = sorted(set(self.items), key=lambda e: (e[0].file, e[0].line, e[0].column, e[1]))
+        lines = [f"{p}: {m}" for p, m in ordered]
+        text = "\n".join(lines[:10])
+        if len(lines) > 10:
+            text += f"\n... and {len(lines) - 10} more"
         raise ConfigError(text)
-
-
-def _sort_key(line: str) -> tuple[int, int, str]:
-    parts = line.split(":", 3)
-    try:
-        return int(parts[1]), int(parts[2]), line
-    except (IndexError, ValueError):
-        return 0, 0, line
 
 
 def provider_blocks(loaded: LoadedConfig, used: Iterable[str] = ()) -> dict[str, ProviderBlock]:
@@ -291,11 +282,12 @@ def expand(
                 f"{what} {mig.source.vm!r} matches no VM of provider {mig.source.provider!r}{hint}",
             )
             continue
-        if not wildcard and len(known.get(mig.source.vm, [])) > 1:
+        twins = [vm.name for vm in matched if len(known[vm.name]) > 1]
+        if twins:
             errors.add(
                 vm_pos,
-                f"{len(known[mig.source.vm])} VMs are named "
-                f"{mig.source.vm!r}; rename one in vCenter",
+                f"{len(known[twins[0]])} VMs are named {twins[0]!r}; rename one in vCenter "
+                "(addresses and snapshots are keyed by VM name)",
             )
             continue
         for vm in matched:
