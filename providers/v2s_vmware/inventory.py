@@ -255,3 +255,33 @@ def inventory(session: Session, patterns: Iterable[str] = ()) -> list[VMFacts]:
             continue
         out.append(vm_facts(obj, props, names))
     return sorted(out, key=lambda f: (f.name, f.moref))
+
+
+def datacenters(session: Session) -> dict[str, set[str]]:
+    """Inventory path of every datacenter (``dcPath``) -> names of its datastores."""
+    types = [vim.Datacenter, vim.Folder, vim.Datastore]
+    content = session.content
+    view, obj_spec = session.call(lambda c: container_view_spec(c, types))
+    pc = vmodl.query.PropertyCollector
+    try:
+        rows = session.retrieve([obj_spec], [
+            pc.PropertySpec(type=vim.Datacenter, pathSet=["name", "parent", "datastore"]),
+            pc.PropertySpec(type=vim.Folder, pathSet=["name", "parent"]),
+            pc.PropertySpec(type=vim.Datastore, pathSet=["name"]),
+        ])
+    finally:
+        if content is session.content:
+            view.DestroyView()
+    by_id = {obj._moId: props for obj, props in rows}
+    root = content.rootFolder._moId
+    out: dict[str, set[str]] = {}
+    for obj, props in rows:
+        if not isinstance(obj, vim.Datacenter):
+            continue
+        parts, parent = [str(props.get("name", ""))], props.get("parent")
+        while parent is not None and parent._moId != root and parent._moId in by_id:
+            parts.append(str(by_id[parent._moId].get("name", "")))
+            parent = by_id[parent._moId].get("parent")
+        stores = {str(by_id.get(d._moId, {}).get("name", "")) for d in props.get("datastore") or []}
+        out["/".join(reversed(parts))] = stores
+    return out

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from v2s_vmware import cutover, export, snapshot
-from v2s_vmware._vmomi import vim, vmodl
-from v2s_vmware.inventory import inventory
+from v2s_vmware._vmomi import vmodl
+from v2s_vmware.inventory import datacenters, inventory
 from v2s_vmware.session import Session
 from v2s_vmware.settings import VMwareSettings, resolve
 from v2s_vmware.types import EXPORT_OUT, RESOURCE_TYPES, SNAPSHOT_OUT
@@ -55,6 +55,7 @@ class VMwareProvider:
         self._settings: VMwareSettings | None = None
         self._session: Session | None = None
         self._facts: dict[str, VMFacts] = {}
+        self._datacenters: dict[str, set[str]] | None = None
         self._lock = threading.Lock()
         self.lineage = ""
         self.export_stats: dict[str, export.ExportStats] = {}  # by address, for tests/reports
@@ -245,16 +246,36 @@ class VMwareProvider:
         if prior.get("power_off_source") and getattr(ctx, "operation", "") == "destroy":
             cutover.restore(s, vm, str(prior.get("prior_power_state") or ""), address=a)
 
-    def _dc_path(self) -> str:
+    def _dc_path(self, datastore: str, address: str) -> str:
+        """The datacenter (``dcPath``) holding a datastore: the setting, or the only match."""
         if self.settings.datacenter:
             return self.settings.datacenter
-        rows = self.session.call(lambda c: c.rootFolder.childEntity)
-        dcs = [e for e in rows if isinstance(e, vim.Datacenter)]
-        if len(dcs) != 1:
-            raise ProviderError("cannot tell which datacenter holds the disks",
+        with self._lock:
+            known = self._datacenters
+        if known is None:
+            known = datacenters(self.session)
+            with self._lock:
+                self._datacenters = known
+        matches = sorted(path for path, stores in known.items() if datastore in stores)
+        if len(matches) != 1:
+            where = ", ".join(matches) or "no datacenter"
+            raise ProviderError(f"datastore {datastore!r} is in {where}", address=address,
                                 hint="set `datacenter` in the vmware provider settings")
-        names = self.session.properties(dcs[0], "name")
-        return str(names.get("name", ""))
+        return matches[0]
+
+    def _check_snapshot(self, planned: Attrs, address: str) -> None:
+        """A running VM is copied only while its v2s snapshot freezes the base disk."""
+        moref = str(planned.get("snapshot") or "")
+        facts = self.facts(str(planned.get("vm", "")))
+        if not moref or facts is None:
+            return
+        vm = snapshot.vm_ref(self.session, facts.moref)
+        nodes = snapshot.snapshot_nodes(self.session, vm)
+        if snapshot.find_snapshot(nodes, moref=moref) is None:
+            raise ProviderError(
+                f"snapshot {moref} of VM {facts.name!r} is gone: the base disk is no longer "
+                "frozen", address=address,
+                hint="run `v2s plan` again: the snapshot will be recreated before the export")
 
     def _apply_export(self, req: ApplyRequest, ctx: ApplyContext) -> Attrs:
         p, a, s, cfg = req.planned, req.address, self.session, self.settings
@@ -264,7 +285,9 @@ class VMwareProvider:
         reader = export.DatastoreReader(lambda: s.http(pool=cfg.parallel_chunks), s.relogin,
                                         cfg.timeout_s, a)
         base = cfg.base_url
-        dc = self._dc_path()
+        self._check_snapshot(p, a)
+        ds_name = export.parse_disk_file(str(p["disk_file"]))[0]
+        dc = self._dc_path(ds_name, a)
         ds, extent = export.resolve_extent(reader, base, dc, str(p["disk_file"]))
         key = {"extent": f"[{ds}] {extent}", "size": size, "chunk": chunk,
                "snapshot": p.get("snapshot")}

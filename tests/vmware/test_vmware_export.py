@@ -15,7 +15,7 @@ from v2s_vmware.provider import VMwareProvider
 from tests.lab.scenario import VM, Disk, load
 from tests.lab.vcsim import Vcsim
 from tests.vmware.conftest import FakeContext
-from vmware2scw.errors import TransientError
+from vmware2scw.errors import ProviderError, TransientError
 from vmware2scw.provider import (
     ApplyRequest,
     DeleteRequest,
@@ -71,6 +71,15 @@ def test_two_disk_vm_exports_identical_sparse_disks(vc: Vcsim, provider: VMwareP
         work = tmp_path / f"d{k}"
         work.mkdir()
         ctx = FakeContext(addr, work)
+        seen: list[tuple[str, ...]] = []
+
+        def snapshots_mid_export(_c: FakeContext, phase: str, done: object, _t: object,
+                                 seen: list[tuple[str, ...]] = seen) -> None:
+            if phase == "export" and done and not seen:
+                seen.append(provider.inventory(InventoryRequest(patterns=("two-disk",)))
+                            .vms[0].snapshots)
+
+        ctx.on_progress = snapshots_mid_export
         attrs = _export_attrs(provider, "two-disk", k, snap["snapshot_moref"])
         out = provider.apply(ApplyRequest(address=addr, type="disk_export", prior=None,
                                           planned=attrs), ctx).attributes
@@ -82,6 +91,7 @@ def test_two_disk_vm_exports_identical_sparse_disks(vc: Vcsim, provider: VMwareP
         nonzero = sum(len(d) for _, d in disks[k].data)
         assert out["allocated_bytes"] <= nonzero + 2 * MiB < out["size"]
         assert ctx.events[-1][0] == "checksum" and ctx.checkpoints
+        assert seen == [("v2s-01234567",)]  # the snapshot exists during the export
         # read sees the file; delete removes it
         ref = ResourceRef(address=addr, type="disk_export", attributes=out)
         assert provider.read(ReadRequest(resources=(ref,))).attributes[addr] == out
@@ -94,6 +104,12 @@ def test_two_disk_vm_exports_identical_sparse_disks(vc: Vcsim, provider: VMwareP
     assert provider.inventory(InventoryRequest(patterns=("two-disk",))).vms[0].snapshots == ()
     ref = ResourceRef(address=addr, type="vmware_snapshot", attributes=snap)
     assert provider.read(ReadRequest(resources=(ref,))).attributes[addr] is None
+    # an export whose snapshot is gone refuses to copy a disk that is no longer frozen
+    attrs = _export_attrs(provider, "two-disk", 0, snap["snapshot_moref"])
+    with pytest.raises(ProviderError, match="is gone"):
+        provider.apply(ApplyRequest(address="migration.two-disk.disk_export[0]",
+                                    type="disk_export", prior=None, planned=attrs),
+                       FakeContext("migration.two-disk.disk_export[0]", tmp_path))
 
 
 def test_interrupted_export_resumes_with_only_missing_ranges(
