@@ -1,4 +1,4 @@
-"""Golden case runner: <case>/v2s.yaml + state.json (+ case.yaml) -> plan.json, plan.txt.
+"""Golden case runner: <case>/v2s.yaml + state.json (+ case.yaml) -> plan.json/.txt/.md.
 
 case.yaml (optional):
   options: {targets: [...], replace: [...], refresh_only: bool, destroy: bool}

@@ -1,4 +1,4 @@
-"""Golden plans: each case directory's config + state must plan to its plan.json/plan.txt.
+"""Golden plans: each case's config + state must plan to its plan.json/plan.txt/plan.md.
 
 Set V2S_UPDATE_GOLDEN=1 to rewrite the expectations instead of comparing.
 """
@@ -12,6 +12,7 @@ import pytest
 
 from tests.golden.runner import CASES, run_case
 from vmware2scw.plan.render_json import render_json
+from vmware2scw.plan.render_markdown import render_markdown
 from vmware2scw.plan.render_text import render_text
 
 UPDATE = os.environ.get("V2S_UPDATE_GOLDEN") == "1"
@@ -25,7 +26,8 @@ def test_enough_cases():
 @pytest.mark.parametrize("case", CASE_DIRS, ids=[c.name for c in CASE_DIRS])
 def test_golden(case: Path):
     plan = run_case(case)
-    outputs = {"plan.json": render_json(plan), "plan.txt": render_text(plan)}
+    outputs = {"plan.json": render_json(plan), "plan.txt": render_text(plan),
+               "plan.md": render_markdown(plan)}
     for name, text in outputs.items():
         path = case / name
         if UPDATE:
