@@ -224,3 +224,39 @@ def test_asynchronous_import_error_is_reported_and_cleaned_up(
     with sim.store.lock:
         assert not [s for s in sim.store.snapshots.values()
                     if any("cut-01" in t for t in s["tags"])]
+
+
+def test_two_disk_vm_gets_an_image_with_an_extra_volume(
+    provider: ScalewayProvider, sim: Simulator, bucket: str, qcow2: Path, tmp_path: Path,
+) -> None:
+    second = tmp_path / "disk1.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(second), "2G"], check=True)
+    name = "md-01"
+    want = desired(name, qcow2, bucket, LINEAGE)
+    addr = addresses(name)
+    state = apply_chain(provider, name, want, LINEAGE, types=("s3_object", "scw_snapshot"))
+    d1 = {**want["s3_object"], "source_path": str(second), "source_sha256": None,
+          "key": want["s3_object"]["key"].replace("disk0", "disk1")}
+    a1 = {"s3": f"migration.{name}.s3_object[1]", "snap": f"migration.{name}.scw_snapshot[1]"}
+    state[a1["s3"]] = provider.apply(ApplyRequest(address=a1["s3"], type="s3_object", prior=None,
+                                                  planned=d1),
+                                     FakeContext(a1["s3"], lineage=LINEAGE)).attributes
+    snap1 = {**want["scw_snapshot"], "key": d1["key"], "size_bytes": 2 * 2**30}
+    state[a1["snap"]] = provider.apply(ApplyRequest(address=a1["snap"], type="scw_snapshot",
+                                                    prior=None, planned=snap1),
+                                       FakeContext(a1["snap"], lineage=LINEAGE)).attributes
+    want["scw_image"]["extra_snapshot_ids"] = [state[a1["snap"]]["id"]]
+    state = apply_chain(provider, name, want, LINEAGE, state, types=("scw_image", "scw_server"))
+    srv = state[addr["scw_server"]]
+    assert len(srv["volume_ids"]) == 2
+    with sim.store.lock:
+        sizes = sorted(sim.store.volumes[v]["size"] for v in srv["volume_ids"])
+        img = sim.store.images[state[addr["scw_image"]]["id"]]
+    assert sizes[1] >= 2 * 2**30 and sizes[0] >= 2**30
+    assert img["extra_volumes"]["1"]["id"] == state[a1["snap"]]["id"]
+    for a in (addr["scw_server"], addr["scw_image"], a1["snap"], a1["s3"]):
+        typ = a.rsplit(".", 1)[1].split("[")[0]
+        provider.delete(DeleteRequest(address=a, type=typ, prior=state.pop(a)),
+                        FakeContext(a, lineage=LINEAGE))
+    destroy_chain(provider, state, LINEAGE)
+    assert sim.store.volumes == {}
