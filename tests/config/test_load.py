@@ -124,7 +124,9 @@ def test_variable_precedence(tmp_path: Path) -> None:
         ({"var_args": ["count=many"]}, "<command line>:1:1: expected a number, got 'many'"),
         ({"var_args": ["on=perhaps"]}, "<command line>:1:1: expected true or false"),
         ({"var_args": ["tags={a: 1}"]}, "<command line>:1:1: expected a list"),
-        ({"var_args": ["novalue"]}, "<command line>:1:1: -var 'novalue': expected name=value"),
+        ({"var_args": ["novalue"]}, "<command line>:1:1: -var argument: expected name=value"),
+        ({"var_args": ["bad name=1"]}, "<command line>:1:1: -var 'bad name': expected name=value"),
+        ({"var_args": ["zone=a", "pw hunter2"]}, "<command line>:1:2: -var argument: expected"),
         ({"environ": {"V2S_VAR_count": "x"}}, "<environment>:1:1: expected a number"),
     ],
 )

@@ -155,7 +155,8 @@ def resolve_values(
         name, sep, text = arg.partition("=")
         name = name.strip()
         if not sep or not NAME_RE.match(name):
-            raise yamlsrc.fail(origin, f"-var {arg!r}: expected name=value")
+            shown = repr(name) if sep and name else "argument"  # never echo a possible value
+            raise yamlsrc.fail(origin, f"-var {shown}: expected name=value")
         decl = _declared(decls, name, origin, "-var")
         try:
             value = parse_text(text, decl.type, origin, decl.sensitive)
