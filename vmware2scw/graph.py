@@ -121,6 +121,11 @@ def edges(g: nx.DiGraph) -> list[tuple[str, str]]:
     return sorted((str(a), str(b)) for a, b in g.edges)
 
 
+def action_category(action: str) -> str:
+    """create | update | delete | replace | no-op (both replace orders are "replace")."""
+    return "replace" if action in ("delete-then-create", "create-then-delete") else action
+
+
 def _dot_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -141,7 +146,7 @@ def to_dot(g: nx.DiGraph, actions: Mapping[str, str] | None = None) -> str:
         if action:
             label = f"{node}\\n({action})".replace('"', '\\"')
             attrs.append(f'label="{label}"')
-            colour = colours.get(action.split("-")[0] if action != "no-op" else action)
+            colour = colours.get(action_category(action))
             if colour:
                 attrs.append(f"color={colour}")
         if g.nodes[node].get("transient"):
@@ -171,7 +176,9 @@ def to_mermaid(g: nx.DiGraph, actions: Mapping[str, str] | None = None) -> str:
     }
     if actions:
         for name, style in classes.items():
-            members = [ids[n] for n, a in actions.items() if n in ids and a.startswith(name)]
+            members = sorted(
+                ids[n] for n, a in actions.items() if n in ids and action_category(a) == name
+            )
             if members:
                 lines.append(f"  classDef {name} {style}")
                 lines.append(f"  class {','.join(members)} {name}")

@@ -126,3 +126,12 @@ def test_from_edges_for_state_only_graphs() -> None:
     g = graph.from_edges([A, B, C], [(A, B)])
     assert graph.nodes(g) == [A, B, C]
     assert graph.topo_order(g) == [A, B, C]
+
+
+def test_replace_orders_are_coloured_as_replace() -> None:
+    g = graph.build_graph(desired(res(A), res(B, A), res(C)))
+    actions = {A: "delete-then-create", B: "create-then-delete", C: "delete"}
+    dot = graph.to_dot(g, actions)
+    assert dot.count("color=purple") == 2 and dot.count("color=red") == 1
+    mer = graph.to_mermaid(g, actions).splitlines()
+    assert "  class n0,n1 replace" in mer and "  class n2 delete" in mer
