@@ -146,6 +146,28 @@ def attach_private_networks(
         )
 
 
+IOPS = {"sbs_5k": 5000, "sbs_15k": 15000}
+
+
+def tag_volumes(api: ScalewayClient, zone: str, srv: Server, planned: Attrs,
+                ctx: ApplyContext) -> None:
+    """Tag the server's Block volumes with lineage + address and set their IOPS class."""
+    wanted_iops = IOPS.get(str(planned.get("volume_type") or ""))
+    tags = object_tags(ctx.tags, planned.get("tags"))
+    for vol_ref in srv.volumes.values():
+        try:
+            vol = api.block.get_volume(volume_id=vol_ref.id, zone=zone)
+        except ApiError as exc:
+            if is_not_found(exc):
+                continue
+            raise
+        iops = vol.specs.perf_iops if vol.specs else None
+        new_iops = wanted_iops if wanted_iops and wanted_iops != iops else None
+        if has_tags(vol.tags, tags) and new_iops is None:
+            continue
+        api.block.update_volume(volume_id=vol.id, zone=zone, tags=tags, perf_iops=new_iops)
+
+
 def _action(api: ScalewayClient, zone: str, server_id: str, action: ServerAction,
             ok_states: set[str], address: str) -> None:
     """Run an action; a lost reply is checked against the server's state, not repeated."""
@@ -223,6 +245,7 @@ def apply_server(
         ctx.progress("create", message=str(planned.get("commercial_type")))
         srv, adopted = create_or_adopt(api, planned, ctx)
         ctx.checkpoint({"id": srv.id, "adopted": adopted})
+        tag_volumes(api, zone, srv, planned, ctx)
         attach_private_networks(api, settings, zone, srv,
                                 [str(p) for p in planned.get("private_networks") or []], ctx)
     if planned.get("power_on", True):
@@ -262,7 +285,9 @@ def update_server(
     name = str(planned.get("name") or ctx.address)
     if srv.name != name or list(srv.tags) != tags:
         api.instance._update_server(server_id=sid, zone=zone, name=name, tags=tags)
-    return _must_get(api, zone, sid, ctx.address)
+    srv = _must_get(api, zone, sid, ctx.address)
+    tag_volumes(api, zone, srv, planned, ctx)
+    return srv
 
 
 def delete_server(
@@ -276,6 +301,9 @@ def delete_server(
         srv = pick_one([s for s in list_tagged(api, zone, address_tag(ctx.tags))
                         if has_tags(s.tags, ctx.tags)], "server", ctx.address)
     volume_ids = list(prior.get("volume_ids") or [])
+    tagged = api.block.list_volumes_all(include_deleted=False, zone=zone,
+                                        tags=[address_tag(ctx.tags)], page_size=100)
+    volume_ids += [v.id for v in tagged if has_tags(v.tags, ctx.tags)]
     if srv is not None:
         sid = srv.id
         volume_ids = sorted(set(volume_ids) | {v.id for v in srv.volumes.values()})
@@ -297,7 +325,7 @@ def delete_server(
                  what=f"server {sid} deletion", timeout=settings.server_timeout,
                  interval=settings.poll_interval, phase="delete",
                  describe=lambda s: str(s.state) if s else GONE)
-    for vid in volume_ids:
+    for vid in sorted(set(volume_ids)):
         _delete_volume(api, settings, zone, vid, ctx)
 
 

@@ -37,11 +37,14 @@ def test_full_chain_then_destroy_leaves_nothing(
     provider: ScalewayProvider, sim: Simulator, s3_server: MotoS3Server, bucket: str,
     qcow2: Path,
 ) -> None:
-    want = desired("web-01", qcow2, bucket, LINEAGE)
+    want = desired("web-01", qcow2, bucket, LINEAGE, volume_type="sbs_15k")
     state = apply_chain(provider, "web-01", want, LINEAGE)
     addr = addresses("web-01")
     srv = state[addr["scw_server"]]
     assert srv["state"] == "running" and srv["id"] and srv["volume_ids"]
+    with sim.store.lock:  # the server's Block volumes carry lineage + address too
+        vol_tags = [sim.store.volumes[v]["tags"] for v in srv["volume_ids"]]
+    assert all(f"v2s-address={addr['scw_server']}" in t for t in vol_tags), vol_tags
     assert srv["monthly_price"] and srv["monthly_price"] > 0
     assert state[addr["scw_snapshot"]]["status"] == "available"
     obj = state[addr["s3_object"]]
