@@ -1,7 +1,8 @@
 """Benchmark: plan 1,000 migrations (>= 7,000 resources) with the test provider.
 
 Prints wall time and peak traced memory of config expansion, a first plan (everything
-to create) and a steady-state plan (everything applied: no-ops and tombstones), each
+to create), writing + reading its plan file, and a steady-state plan (everything
+applied: no-ops and tombstones), each
 as a ratio against a 100-migration baseline measured in the same process.
 Target (issue 2): plan under 3 s and 300 MiB.
 
@@ -109,6 +110,8 @@ def run(n: int) -> dict[str, tuple[float, float]]:
     t, m, first = measure(lambda: make_plan(desired, empty, provs))
     out["plan (all create)"] = (t, m)
     assert len(first.changes) == len(desired.resources)
+    t, m, _ = measure(lambda: Plan.from_json(first.to_json()))
+    out["plan file write + read"] = (t, m)
     applied = simulate_apply(first, empty, desired)
     t, m, steady = measure(lambda: plan_steady(desired, applied, provs))
     out["refresh + plan (no-op)"] = (t, m)
