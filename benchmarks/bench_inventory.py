@@ -2,7 +2,8 @@
 
 The number of SOAP calls must not grow with the VM count (one retrieval for all VMs);
 the lazy per-VM read is the baseline measured in the same process for the ratio.
-Run: ``.venv/bin/pytest -q -s -m bench benchmarks/bench_inventory.py`` or ``python -m``.
+Run: ``.venv/bin/pytest -q -s -m bench benchmarks/bench_inventory.py`` or
+``.venv/bin/python -m benchmarks.bench_inventory``.
 """
 
 from __future__ import annotations

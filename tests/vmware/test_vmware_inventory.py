@@ -150,3 +150,23 @@ def test_settings_from_environment_and_errors() -> None:
     assert "hunter2" not in str(err.value)
     with pytest.raises(ConfigError, match="thumbprint"):
         resolve({"url": "vc", "thumbprint": "zz"}, {})
+
+
+def test_change_version_moves_when_the_vm_changes(vc: Vcsim, tmp_path: Path) -> None:
+    loaded = load(vc, [VM("digest-me", cpus=1)])
+    p = make_provider(vc, tmp_path)
+    try:
+        def version() -> str:
+            return p.inventory(InventoryRequest(patterns=("digest-me",))).vms[0].change_version
+
+        first = version()
+        assert first == version()  # stable while nothing changes
+        vm = vim.VirtualMachine(loaded.morefs["digest-me"], p.session.stub)
+        task = vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=2))
+        p.session.wait_task(task, what="reconfigure")
+        second = version()
+        assert second != first
+        vc.patch(loaded.morefs["digest-me"], "change_version", "2026-11-25T10:00:00Z/42")
+        assert version() == "2026-11-25T10:00:00Z/42"  # vCenter's own changeVersion wins
+    finally:
+        p.close()
