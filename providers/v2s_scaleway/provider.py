@@ -106,6 +106,8 @@ class ScalewayProvider:
         self.lineage = req.lineage
         self.work_dir = req.work_dir
         self._creds = resolve_credentials(self.settings, self._environ)
+        if self.settings.verify_tcp_resolver:
+            self.tcp_targets = server_mod.resolver_targets(self.settings.verify_tcp_resolver)
         diags: list[Diagnostic] = []
         if not self._creds.secret_key:
             diags.append(warning(

@@ -215,6 +215,30 @@ def default_tcp_targets(attrs: Attrs, ports: list[int]) -> list[tuple[str, int]]
     return [(str(host), p) for p in ports] if host else []
 
 
+def resolver_targets(template: str, timeout: float = 10.0) -> TcpProbe:
+    """A ``tcp_targets`` hook asking a URL (lab simulator) where each port is forwarded.
+
+    ``template`` has ``{server_id}`` and ``{port}``; the answer is ``{"host", "port"}``.
+    """
+    import requests
+
+    def targets(attrs: Attrs, ports: list[int]) -> list[tuple[str, int]]:
+        out = []
+        for p in ports:
+            url = template.format(server_id=attrs["id"], port=p)
+            try:
+                res = requests.get(url, timeout=timeout)
+                res.raise_for_status()
+                data = res.json()
+                out.append((str(data["host"]), int(data["port"])))
+            except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+                raise TransientError(f"cannot resolve where port {p} is reachable: "
+                                     f"{type(exc).__name__}") from None
+        return out
+
+    return targets
+
+
 def verify_tcp(targets: list[tuple[str, int]], timeout: float, ctx: ApplyContext) -> None:
     """Wait until every (host, port) accepts a TCP connection."""
     deadline = time.monotonic() + timeout

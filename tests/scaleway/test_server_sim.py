@@ -260,3 +260,35 @@ def test_two_disk_vm_gets_an_image_with_an_extra_volume(
                         FakeContext(a, lineage=LINEAGE))
     destroy_chain(provider, state, LINEAGE)
     assert sim.store.volumes == {}
+
+
+def test_verify_tcp_resolver_setting_asks_the_lab_where_ports_are(tmp_path: Path) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from v2s_scaleway.server import resolver_targets
+
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = json.dumps({"host": "127.0.0.1", "port": 40022}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/_sim/servers/{{server_id}}/tcp/{{port}}"
+        assert resolver_targets(url)({"id": "abc"}, [22]) == [("127.0.0.1", 40022)]
+        assert asked == ["/_sim/servers/abc/tcp/22"]
+    finally:
+        srv.shutdown()
+        srv.server_close()
