@@ -105,7 +105,7 @@ def plan(
                                                help="Only record drift.")] = False,
     destroy: Annotated[bool, typer.Option("-destroy", "--destroy",
                                           help="Plan to destroy everything.")] = False,
-    no_refresh: Annotated[bool, typer.Option("-refresh=false", "--no-refresh",
+    no_refresh: Annotated[bool, typer.Option("--no-refresh", "-no-refresh",
                                              help="Skip provider reads.")] = False,
     out_file: Annotated[Path | None, typer.Option("-out", "--out",
                                                   help="Save the plan to this file.")] = None,
