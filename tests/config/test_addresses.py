@@ -66,3 +66,16 @@ def test_contains_is_target_semantics() -> None:
     assert not exports.contains(parse('migration.app["y"].disk_export[3]'))
     assert not parse("migration.a.disk_export[0]").contains(parse("migration.a.disk_export[1]"))
     assert Address("a") < Address("b")
+
+
+def test_any_vm_name_round_trips_as_an_instance_key() -> None:
+    import random
+
+    rng = random.Random(7)
+    alphabet = 'ab-_. "\\]}[{$é中\t/'
+    for _ in range(500):
+        key = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        addr = Address("app", key, "disk_export", rng.randint(0, 30))
+        assert parse(str(addr)) == addr
+        ref, attr = parse_reference(f"{addr}.path")
+        assert ref == addr and attr == "path"

@@ -349,3 +349,27 @@ def test_expanding_1000_migrations_is_fast() -> None:
 def test_a_wildcard_matching_two_vms_of_the_same_name_is_an_error() -> None:
     with pytest.raises(ConfigError, match=r"^v2s\.yaml:6:19: 2 VMs are named 'app-1'"):
         expand_text(WAVE, vm("app-1"), vm("app-1"), vm("db-01"))
+
+
+def test_vm_names_with_template_characters_stay_text() -> None:
+    from vmware2scw.config.interpolate import get_attribute, resolve
+    from vmware2scw.values import UNKNOWN
+
+    weird = 'we}i"rd ${x}'
+    d = expand_text(WAVE, vm(weird.replace("we", "app-we")), vm("db-01"))
+    state = {
+        addr: {"path": f"/p/{addr}", "id": "i", "snapshot_moref": "s", "sha256": "h", "key": "k"}
+        for addr in d.resources
+    }
+
+    def lookup(address: str, attr: str) -> object:
+        return get_attribute(state[address], attr) if address in state else UNKNOWN
+
+    for addr, res in d.resources.items():
+        resolved, unknown = resolve(res.attributes, lookup)
+        assert unknown == []
+        if res.type in ("disk_export", "qcow2_artifact"):
+            assert resolved["vm"] == 'app-we}i"rd ${x}' or resolved["vm"] == "db-01"
+        if res.type == "qcow2_artifact" and "app-we" in addr:
+            assert resolved["disks"] == [f"/p/{addr.replace('qcow2_artifact', 'disk_export')}"]
+    assert 'app-we}i"rd ${x}' in d.source_digests

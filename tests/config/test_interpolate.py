@@ -96,3 +96,20 @@ def test_unknown_sentinel_is_a_singleton() -> None:
     assert Unknown() is UNKNOWN and copy.deepcopy(UNKNOWN) is UNKNOWN
     assert pickle.loads(pickle.dumps(UNKNOWN)) is UNKNOWN
     assert not UNKNOWN and repr(UNKNOWN) == "(known after apply)"
+
+
+def test_quoted_instance_keys_may_hold_braces_and_dollars() -> None:
+    ref = 'migration.app["a}b ${c} \\"q\\""].scw_image'
+    text = f"x-${{{ref}.id}}-y"
+    assert references(text) == {(ref, "id")}
+    out, _ = resolve(text, lambda a, b: f"<{a}|{b}>")
+    assert out == f"x-<{ref}|id>-y"
+    with pytest.raises(TemplateError, match="unterminated quoted key"):
+        parse_template('${migration.app["abc].id}')
+
+
+def test_literal_round_trips_through_resolve() -> None:
+    from vmware2scw.config.interpolate import literal
+
+    for text in ["plain", "a ${b} c", "$${x}", "${", "$$"]:
+        assert resolve(literal(text), lambda a, b: None)[0] == text

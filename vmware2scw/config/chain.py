@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from vmware2scw.addresses import Address
+from vmware2scw.config.interpolate import literal
 from vmware2scw.config.model import MigrationConfig
 from vmware2scw.provider import VMFacts
 
@@ -178,6 +179,7 @@ def build_chain(
     disks = list(vm.disks)
     n = len(disks)
     name = tgt.name if tgt.name is not None else sanitize(vm.name)
+    vm_name = literal(vm.name)  # facts are text, never templates
     zone = tgt.zone
     snap = inst.addr("vmware_snapshot")
     specs = [
@@ -186,8 +188,8 @@ def build_chain(
             "vmware_snapshot",
             source_provider,
             {
-                "vm": vm.name,
-                "vm_uuid": vm.instance_uuid,
+                "vm": vm_name,
+                "vm_uuid": literal(vm.instance_uuid),
                 "name": f"v2s-{lineage8}",
                 "quiesce": vm.power_state == "poweredOn"
                 and vm.tools_status in ("toolsOk", "toolsOld")
@@ -205,11 +207,11 @@ def build_chain(
                 "disk_export",
                 source_provider,
                 {
-                    "vm": vm.name,
+                    "vm": vm_name,
                     "disk_key": disk.key,
                     "disk_index": k,
-                    "disk_file": disk.file,
-                    "datastore": disk.datastore,
+                    "disk_file": literal(disk.file),
+                    "datastore": literal(disk.datastore),
                     "capacity_bytes": disk.capacity_bytes,
                     "snapshot": inst.ref("vmware_snapshot", "snapshot_moref"),
                 },
@@ -224,12 +226,12 @@ def build_chain(
                 "qcow2_artifact",
                 "qemu",
                 {
-                    "vm": vm.name,
+                    "vm": vm_name,
                     "disk_index": k,
                     "disks": list(all_paths),
                     "disk_sha256": inst.ref("disk_export", "sha256", k),
-                    "guest_family": vm.guest_family,
-                    "firmware": vm.firmware,
+                    "guest_family": literal(vm.guest_family),
+                    "firmware": literal(vm.firmware),
                     "network": mig.convert.network,
                     "compress": mig.convert.compress,
                     "verify_boot": mig.verify.boot,

@@ -53,14 +53,10 @@ def parse_template(text: str) -> list[Part]:
             buf.append(ESCAPE)
             i += 3
         elif text.startswith(OPEN, i):
-            end = text.find("}", i + 2)
-            if end < 0:
-                raise TemplateError("unterminated '${' (close it with '}' or escape as '$${')", i)
+            end = _closing_brace(text, i)
             expr = text[i + 2 : end].strip()
             if not expr:
                 raise TemplateError("empty '${}' expression", i)
-            if "${" in expr:
-                raise TemplateError("nested '${' is not supported", i)
             if buf:
                 parts.append("".join(buf))
                 buf = []
@@ -76,9 +72,34 @@ def parse_template(text: str) -> list[Part]:
     return parts
 
 
+def _closing_brace(text: str, start: int) -> int:
+    """Index of the ``}`` closing the ``${`` at ``start``; ``"..."`` keys may hold anything."""
+    j = start + 2
+    n = len(text)
+    while j < n:
+        ch = text[j]
+        if ch == '"':
+            j += 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            if j >= n:
+                raise TemplateError("unterminated quoted key inside '${...}'", start)
+        elif ch == "}":
+            return j
+        elif text.startswith(OPEN, j):
+            raise TemplateError("nested '${' is not supported", start)
+        j += 1
+    raise TemplateError("unterminated '${' (close it with '}' or escape as '$${')", start)
+
+
 def has_template(text: str) -> bool:
     """Cheap check: may this string hold an expression or escape?"""
     return "${" in text
+
+
+def literal(text: str) -> str:
+    """Escape a plain string (e.g. a VM name) so that resolution gives it back unchanged."""
+    return text.replace(OPEN, ESCAPE) if OPEN in text else text
 
 
 def to_text(value: Any, offset: int = 0) -> str:
