@@ -64,6 +64,10 @@ def resource_block(change: ResourceChange, *, drift: bool = False) -> list[str]:
         verb = "has been deleted" if action is Action.DELETE else "has changed"
     elif change.reason is Reason.CLEANUP:
         verb = "will be cleaned up"
+    elif change.reason is Reason.TAINTED:
+        verb = "is tainted, so " + _HEADLINE[action]
+    elif change.reason is Reason.RESUME:
+        verb = "will be resumed"
     else:
         verb = _HEADLINE.get(action, "")
     lines = [f"  # {change.address} {verb}"]
