@@ -121,9 +121,12 @@ class VMwareProvider:
         out: dict[str, Attrs | None] = {}
         snaps = [r for r in req.resources if r.type == "vmware_snapshot"]
         if snaps:
-            names = sorted({str(r.attributes.get("vm", "")) for r in snaps})
+            names = tuple(sorted({str(r.attributes.get("vm", "")) for r in snaps}))
+            wanted = {str(r.attributes.get("vm_moref", "")) for r in snaps}
             by_moref = {vm.moref: vm for vm in self.inventory(InventoryRequest(
-                patterns=tuple(names))).vms}
+                patterns=names)).vms}
+            if not wanted <= by_moref.keys():  # renamed VMs: look at every VM (one retrieval)
+                by_moref = {vm.moref: vm for vm in self.inventory(InventoryRequest()).vms}
             for r in snaps:
                 vm = by_moref.get(str(r.attributes.get("vm_moref", "")))
                 present = vm is not None and r.attributes.get("name") in vm.snapshots

@@ -31,7 +31,7 @@ class VMwareSettings(BaseModel):
     datacenter: str = ""  # inventory path of the datacenter; needed when there are several
     timeout_s: float = 120.0
     keepalive_s: float = Field(default=600.0, ge=0)  # ping the session this often (0: never)
-    chunk_mb: int = Field(default=64, ge=1, le=1024)  # export Range request size
+    chunk_mb: int = Field(default=32, ge=1, le=1024)  # export Range request size (in memory)
     parallel_chunks: int = Field(default=4, ge=1, le=32)  # Range requests in flight per disk
     checkpoint_every_s: float = Field(default=2.0, ge=0)  # export checkpoint throttle
     exports_per_host: int = Field(default=2, ge=1)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from v2s_vmware._vmomi import vim
 from v2s_vmware.provider import VMwareProvider
 
 from tests.lab.scenario import VM, Disk, load
@@ -202,3 +203,15 @@ def test_export_killed_half_way_resumes_from_its_last_checkpoint(
                                       planned=attrs, checkpoint=checkpoint), ctx).attributes
     assert provider.export_stats[addr].fetched_bytes == size - done * MiB
     assert Path(out["path"]).read_bytes() == loaded.local_files["kill-me"][0].read_bytes()
+
+
+def test_read_finds_the_snapshot_of_a_renamed_vm(vc: Vcsim, provider: VMwareProvider,
+                                                 tmp_path: Path) -> None:
+    loaded = load(vc, [VM("rename-me")])
+    snap, ctx = _snapshot(provider, "rename-me", tmp_path)
+    vm = vim.VirtualMachine(loaded.morefs["rename-me"], provider.session.stub)
+    provider.session.wait_task(vm.Rename_Task(newName="renamed"), what="rename")
+    ref = ResourceRef(address=ctx.address, type="vmware_snapshot", attributes=snap)
+    assert provider.read(ReadRequest(resources=(ref,))).attributes[ctx.address] == snap
+    provider.delete(DeleteRequest(address=ctx.address, type="vmware_snapshot", prior=snap), ctx)
+    assert provider.read(ReadRequest(resources=(ref,))).attributes[ctx.address] is None
