@@ -25,6 +25,5 @@ def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> s
 def nearest(word: str, candidates: Iterable[str]) -> str | None:
     """The closest candidate however far (for 'a reference to nothing names the nearest')."""
     pool = list(dict.fromkeys(candidates))
-    if not pool:
-        return None
-    return max(pool, key=lambda c: difflib.SequenceMatcher(None, word, c).ratio())
+    found = difflib.get_close_matches(word, pool, n=1, cutoff=0.0)  # quick-ratio filtered
+    return found[0] if found else None
