@@ -158,3 +158,36 @@ def test_crash_after_create_is_healed_by_tag_adoption(
     assert set(counts.values()) == {1}
     destroy_chain(provider, healed, LINEAGE)
     assert v2s_objects(sim) == {"snapshots": [], "images": [], "servers": [], "volumes": []}
+
+
+def test_sigkill_right_after_server_create_is_adopted_by_the_next_process(
+    provider: ScalewayProvider, sim: Simulator, bucket: str, qcow2: Path, tmp_path: Path,
+) -> None:
+    """Acceptance, with a real process death: no duplicate server after the rerun."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    name = "kill-01"
+    want = desired(name, qcow2, bucket, LINEAGE)
+    addr = addresses(name)["scw_server"]
+    state = apply_chain(provider, name, want, LINEAGE,
+                        types=("s3_object", "scw_snapshot", "scw_image"))
+    planned = {**want["scw_server"], "image_id": state[addresses(name)["scw_image"]]["id"]}
+    spec = {"settings": {"poll_interval": 0.05}, "lineage": LINEAGE, "work_dir": str(tmp_path),
+            "address": addr, "type": "scw_server", "planned": planned}
+    env = {**os.environ, **sim.env, "SCW_CONFIG_PATH": str(tmp_path / "none.yaml"),
+           "PYTHONPATH": f"{Path.cwd()}:{Path.cwd() / 'providers'}"}
+    child = subprocess.run([sys.executable, "-m", "tests.scaleway.crash_child", json.dumps(spec)],
+                           env=env, timeout=120, capture_output=True, text=True)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    key = ("servers", f"v2s-address={addr}")
+    assert count_by_address(sim)[key] == 1
+    res = provider.apply(ApplyRequest(address=addr, type="scw_server", prior=None,
+                                      planned=planned), FakeContext(addr, lineage=LINEAGE))
+    assert count_by_address(sim)[key] == 1 and res.attributes["state"] == "running"
+    state[addr] = res.attributes
+    destroy_chain(provider, state, LINEAGE)
+    assert v2s_objects(sim) == {"snapshots": [], "images": [], "servers": [], "volumes": []}

@@ -1,0 +1,75 @@
+"""Pure helpers: tags, adoption loop, NIC mapping, sizes and deadlines."""
+
+from __future__ import annotations
+
+import pytest
+from v2s_scaleway.adopt import create_once, has_tags, object_tags, tag_value, user_tags
+from v2s_scaleway.client import MaybeAppliedError, RetryPolicy
+from v2s_scaleway.networks import map_networks
+from v2s_scaleway.settings import ScalewaySettings
+from v2s_scaleway.snapshot import import_size, timeout_for
+
+from vmware2scw.diagnostics import Severity
+from vmware2scw.errors import TransientError
+
+TAGS = ("v2s-lineage=L", "v2s-address=migration.a.scw_server")
+
+
+def test_tag_helpers() -> None:
+    obj = ["x", *TAGS, "v2s-note"]
+    assert has_tags(obj, TAGS) and not has_tags(["x", TAGS[0]], TAGS)
+    assert tag_value(obj, "v2s-address") == "migration.a.scw_server"
+    assert user_tags(obj) == ["x", "v2s-note"]
+    assert object_tags(TAGS, ["x", TAGS[0], "x"]) == [*TAGS, "x"]
+
+
+def test_ambiguous_create_failure_looks_for_the_object_before_retrying() -> None:
+    made: list[str] = []
+    policy = RetryPolicy(max_retries=3, sleep=lambda _s: None)
+
+    def create() -> str:
+        made.append("obj")  # the server made it ...
+        raise MaybeAppliedError("POST: connection reset")  # ... but the reply was lost
+
+    obj, adopted = create_once(lambda: made[0] if made else None, create, policy=policy,
+                               what="server", address="a")
+    assert (obj, adopted, len(made)) == ("obj", True, 1)
+
+
+def test_ambiguous_failures_give_up_as_transient() -> None:
+    policy = RetryPolicy(max_retries=2, sleep=lambda _s: None)
+    calls: list[int] = []
+
+    def create() -> str:
+        calls.append(1)
+        raise MaybeAppliedError("503")
+
+    with pytest.raises(TransientError, match="found by its tags"):
+        create_once(lambda: None, create, policy=policy, what="image", address="a")
+    assert len(calls) == 3
+
+
+def test_backoff_grows_and_honours_retry_after() -> None:
+    p = RetryPolicy(base=1.0, cap=8.0)
+    assert all(0 <= p.delay(0) <= 1.0 for _ in range(50))
+    assert all(0 <= p.delay(10) <= 8.0 for _ in range(50))
+    assert p.delay(0, "5") == 5.0
+
+
+def test_nics_map_in_mac_order_and_unmapped_is_an_error() -> None:
+    nics = [{"mac": "00:50:56:00:00:0b", "network": "B"},
+            {"mac": "00:50:56:00:00:0A", "network": "A"},
+            {"mac": "00:50:56:00:00:0c", "network": "C"}]
+    pns, diags = map_networks(nics, {"A": "pa", "B": "pb"}, drop_unmapped=False, address="s")
+    assert pns == ["pa", "pb"]
+    assert [d.severity for d in diags] == [Severity.ERROR] and "'C'" in diags[0].summary
+    pns, diags = map_networks(nics, {"A": "pa"}, drop_unmapped=True, address="s")
+    assert pns == ["pa"] and {d.severity for d in diags} == {Severity.INFO}
+
+
+def test_import_size_and_deadline() -> None:
+    assert import_size(None) is None
+    assert import_size(1) == 10**9
+    assert import_size(10 * 2**30) == 11 * 10**9
+    st = ScalewaySettings(snapshot_timeout_base=100, snapshot_timeout_per_gib=10)
+    assert timeout_for(st, 50 * 2**30) == 600
