@@ -14,6 +14,8 @@ GIB = 2**30
 
 # type: (ncpus, ram GiB, hourly EUR, local l_ssd max GB or 0 = Block only, bandwidth Mbit/s)
 _TYPES: dict[str, tuple[int, int, float, int, int]] = {
+    "BASIC2-A2C-4G": (2, 4, 0.0368, 0, 350),
+    "BASIC2-A12C-24G": (12, 24, 0.2208, 0, 2100),
     "BASIC3-X2C-4G": (2, 4, 0.039449, 0, 350),
     "DEV1-S": (2, 2, 0.008976, 20, 200),
     "DEV1-M": (3, 4, 0.0198, 40, 300),
@@ -46,7 +48,7 @@ _TYPES: dict[str, tuple[int, int, float, int, int]] = {
 
 # Recorded availability values: available, scarce, shortage.
 DEFAULT_AVAILABILITY = dict.fromkeys(_TYPES, "available") | {
-    "BASIC3-X2C-4G": "scarce",
+    "BASIC2-A12C-24G": "scarce",  # as recorded
     "GP1-XL": "shortage",
 }
 

@@ -8,9 +8,10 @@ terminate/DELETE leave SBS volumes behind (detached, ``available``).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from . import block
+from . import block, ips
 from .catalogue import MARKETPLACE, server_types
 from .errors import (
     invalid_argument,
@@ -24,6 +25,7 @@ from .store import PUBLIC_ORG, Store, instance_page
 from .wire import Reply, Request, Router
 
 P = "/instance/v1/zones/<zone>"
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ALLOWED = {
     "stopped": ["poweron", "backup"],
     "running": ["poweroff", "terminate", "reboot", "stop_in_place", "backup"],
@@ -187,6 +189,8 @@ def render_server(store: Store, srv: dict[str, Any]) -> dict[str, Any]:
         for k, vid in srv["volumes"].items()
     }  # fmt: skip
     body["private_nics"] = [store.view(store.nics[n]) for n in srv["private_nics"]]
+    body["public_ips"] = [ips.server_view(store.ips[i]) for i in srv["public_ips"]]
+    body["public_ip"] = body["public_ips"][0] if body["public_ips"] else None
     return body
 
 
@@ -207,9 +211,7 @@ def _detach_all(store: Store, srv: dict[str, Any]) -> None:
             vol.update(references=[], status="available", updated_at=now, last_detached_at=now)
     for nic_id in srv["private_nics"]:
         store.nics.pop(nic_id, None)
-    ip = srv.get("public_ip")
-    if ip is not None and ip.get("dynamic"):
-        store.ips.pop(ip["id"], None)
+    ips.release(store, srv["public_ips"])
 
 
 def _server_volumes(
@@ -260,17 +262,6 @@ def _server_volumes(
     return made
 
 
-def _public_ip(store: Store, zone: str, project: str) -> dict[str, Any]:
-    n = len(store.ips) + 1
-    ip: dict[str, Any] = {
-        "id": store.new_id(), "address": f"51.15.{(n >> 8) & 0xFF}.{n & 0xFF}",
-        "gateway": "62.210.0.1", "netmask": "32", "family": "inet", "dynamic": True,
-        "provisioning_mode": "dhcp", "tags": [], "ipam_id": store.new_id(), "state": "attached",
-    }  # fmt: skip
-    store.ips[ip["id"]] = {"ip": ip, "project": project, "zone": zone}
-    return ip
-
-
 def create_server(store: Store, req: Request) -> Reply:
     zone = req.params["zone"]
     store.region_of(zone)
@@ -288,7 +279,16 @@ def create_server(store: Store, req: Request) -> Reply:
     for vol in volumes.values():
         _attach(store, vol, sid)
     dynamic = bool(req.field("dynamic_ip_required", True))
-    ip = _public_ip(store, zone, project) if dynamic else None
+    reserved = [ips.get_ip(store, zone, i) for i in req.field("public_ips") or []]
+    if req.field("public_ip"):
+        reserved.append(ips.get_ip(store, zone, req.field("public_ip")))
+    for ip in reserved:
+        if ip["server"] is not None:
+            raise invalid_argument("public_ips", f"IP {ip['id']} is attached to another server")
+    if dynamic and not reserved:
+        reserved.append(ips.new_ip(store, zone, project, dynamic=True, ip_type="routed_ipv4"))
+    for ip in reserved:
+        ips.attach(ip, sid, name)
     sg = req.field("security_group") or "5881315f-2400-43a0-ac75-08adf6cb8c12"
     now = store.clock.instance_ts()
     srv: dict[str, Any] = {
@@ -298,7 +298,8 @@ def create_server(store: Store, req: Request) -> Reply:
         "volumes": {k: v["id"] for k, v in volumes.items()},
         "tags": list(req.field("tags") or []), "state": "stopped",
         "protected": bool(req.field("protected", False)), "state_detail": "",
-        "public_ip": ip, "public_ips": [ip] if ip else [], "mac_address": store.new_mac(),
+        "public_ip": None, "public_ips": [ip["id"] for ip in reserved],
+        "mac_address": store.new_mac(),
         "routed_ip_enabled": True, "ipv6": None, "extra_networks": [],
         "dynamic_ip_required": dynamic, "enable_ipv6": False, "private_ip": None,
         "creation_date": now, "modification_date": now, "bootscript": None,
@@ -351,6 +352,11 @@ def update_server(store: Store, req: Request) -> Reply:
         if srv["state"] != "stopped":
             raise invalid_request("server should be stopped to change its commercial type")
         srv["commercial_type"] = ctype
+    pg = req.field("placement_group")
+    if pg is not None and not UUID.match(str(pg)):
+        raise invalid_argument("placement_group", "not a valid value")
+    if pg is not None:
+        raise not_found("instance", "instance_placement_group", str(pg))
     for name in ("name", "protected", "dynamic_ip_required", "boot_type"):
         if req.field(name) is not None:
             srv[name] = req.field(name)
@@ -447,3 +453,4 @@ def register(router: Router) -> None:
     router.add("PATCH", P + "/servers/<id>", update_server, "instance")
     router.add("DELETE", P + "/servers/<id>", delete_server, "instance")
     router.add("POST", P + "/servers/<id>/action", server_action, "instance")
+    ips.register(router)

@@ -7,15 +7,11 @@ commercial type, paged with ``X-Total-Count`` and ``Link``).
 
 from __future__ import annotations
 
-import re
-
 from .catalogue import server_types
 from .errors import invalid_argument, not_found
-from .instance import P, get_server
+from .instance import UUID, P, get_server
 from .store import Store, instance_page
 from .wire import Reply, Request, Router
-
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _nic(store: Store, req: Request) -> dict[str, object]:

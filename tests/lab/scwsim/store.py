@@ -43,7 +43,7 @@ class Timings:
     import_per_gib: float = 1.0  # ... per GiB of virtual size (2025: 6 s for 1 GiB)
     poweron: float = 3.0  # starting -> running (recorded 3.6 s)
     poweroff: float = 35.0  # stopping -> stopped (recorded 35.6 s)
-    terminate: float = 5.0  # stopping/terminating -> gone (recorded < 6 s)
+    terminate: float = 4.5  # stopping/terminating -> gone (recorded < 5 s)
     reboot: float = 10.0
     private_nic: float = 80.0  # syncing -> available (recorded 87 s)
 
