@@ -52,7 +52,7 @@ def test_load_from_file_reports_the_given_name(tmp_path: Path) -> None:
         ),
         (BASE + "    convert: { network: static }\n", "v2s.yaml:6:25: migrations.web-01.convert"),
         ("v2s: 1\nbackend: {}\n", "v2s.yaml:2:10: backend: needs exactly one of 'local' or 's3'"),
-        ("v2s: 1\nbackend: { s3: { bucket: b } }\n", "v2s.yaml:2:16: missing required key 'key'"),
+        ("v2s: 1\nbackend: { s3: { bucket: b } }\n", "v2s.yaml:2:12: missing required key 'key'"),
         ("- a\n", "v2s.yaml:1:1: expected a mapping at the top level"),
         ("", "v2s.yaml:1:1: the file is empty"),
         (
@@ -238,3 +238,24 @@ def test_sensitive_bad_value_is_not_echoed() -> None:
     with pytest.raises(ConfigError) as info:
         loads(text, var_args=["pin=hunter2"])
     assert "hunter2" not in str(info.value)
+
+
+def test_empty_blocks_mean_empty_mappings() -> None:
+    text = """v2s: 1
+variables:
+providers:
+  qemu:
+backend:
+defaults:
+  verify:
+migrations:
+  web:
+    source: { vm: w }
+    target:
+    cutover:
+"""
+    cfg = loads(text).config
+    assert cfg.providers == {"qemu": {}} and cfg.backend is None
+    assert cfg.migrations["web"].target.zone == "fr-par-1"
+    with pytest.raises(ConfigError, match=r"^v2s\.yaml:3:3: missing required key 'source'"):
+        loads("v2s: 1\nmigrations:\n  web:\n")

@@ -251,6 +251,27 @@ def _check_names(data: dict[str, Any], src: yamlsrc.Source) -> None:
             )
 
 
+_SECTIONS = ("source", "target", "cutover", "convert", "verify")
+
+
+def _fill_empty(data: dict[str, Any]) -> dict[str, Any]:
+    """``qemu:`` or ``target:`` with nothing after it means an empty mapping."""
+    out = {k: ({} if v is None and k not in ("v2s", "backend") else v) for k, v in data.items()}
+    for key in ("providers", "variables", "migrations", "outputs"):
+        block = out.get(key)
+        if isinstance(block, dict) and key != "outputs":
+            out[key] = {k: ({} if v is None else v) for k, v in block.items()}
+    blocks = [out.get("defaults")]
+    if isinstance(out.get("migrations"), dict):
+        blocks.extend(out["migrations"].values())
+    for block in blocks:
+        if isinstance(block, dict):
+            for section in _SECTIONS:
+                if section in block and block[section] is None:
+                    block[section] = {}
+    return out
+
+
 def load(
     path: str | Path,
     *,
@@ -288,9 +309,7 @@ def load_source(
                 f"unknown top-level key {key!r}"
                 + (did_you_mean(key, TOP_KEYS) or f" (allowed: {', '.join(TOP_KEYS)})"),
             )
-    for key in ("variables", "providers", "migrations", "outputs", "defaults", "settings"):
-        if data.get(key) is None and key in data:
-            data = {**data, key: {}}
+    data = _fill_empty(data)
     _check_names(data, src)
     raw_vars = data.get("variables", {})
     try:

@@ -108,7 +108,7 @@ def raise_for(
         pos = (
             src.key_pos(loc)
             if err["type"] == "extra_forbidden"
-            else (src.pos(loc[:-1]) if err["type"] == "missing" else src.pos(loc))
+            else (src.key_pos(loc[:-1]) if err["type"] == "missing" else src.pos(loc))
         )
         once = (str(pos), err["type"], err["msg"])
         if once in seen:
