@@ -1,9 +1,10 @@
 """The lab's S3 server: a moto server on 127.0.0.1, plain HTTP or TLS.
 
-``MotoS3Server`` runs ``python -m moto.server`` in its own process group on a free
-loopback port. With ``tls=True`` it serves HTTPS with a self-signed certificate
-made for 127.0.0.1 (``ca_bundle`` is the file clients verify against); botocore only
-sends aws-chunked trailing checksums over HTTPS, so that path needs a TLS server.
+``MotoS3Server`` runs moto's server in its own process group on a free loopback
+port, with a stdin lifeline: it exits when its parent dies, even by SIGKILL. With
+``tls=True`` it serves HTTPS with a self-signed certificate made for 127.0.0.1
+(``ca_bundle`` is the file clients verify against); botocore only sends
+aws-chunked trailing checksums over HTTPS, so that path needs a TLS server.
 Stopping kills the process group and removes the temporary directory.
 """
 
@@ -30,6 +31,21 @@ START_TIMEOUT = 10.0  # seconds; the issue asks for a start in under 10 s
 ACCESS_KEY = "lab-access-key"
 SECRET_KEY = "lab-secret-key"
 REGION = "fr-par"
+
+
+# The child: moto's server plus a lifeline thread that exits when stdin reaches EOF, so
+# the server dies with its parent (and removes its temporary directory) even if the
+# parent is killed with SIGKILL.
+_CHILD = (
+    "import os, shutil, sys, threading\n"
+    "def _lifeline():\n"
+    "    sys.stdin.buffer.read()\n"
+    "    shutil.rmtree(os.environ['V2S_MOTO_TMPDIR'], ignore_errors=True)\n"
+    "    os._exit(0)\n"
+    "threading.Thread(target=_lifeline, daemon=True).start()\n"
+    "from moto.server import main\n"
+    "main(sys.argv[1:])\n"
+)
 
 
 def free_port() -> int:
@@ -135,7 +151,7 @@ class MotoS3Server:
         self.tmpdir = Path(tempfile.mkdtemp(prefix="v2s-moto-"))
         self.tmpdir.chmod(0o700)
         try:
-            args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1"]
+            args = [sys.executable, "-c", _CHILD, "-H", "127.0.0.1"]
             if self.tls:
                 cert, key = make_self_signed(self.tmpdir)
                 self.ca_bundle = cert
@@ -152,21 +168,29 @@ class MotoS3Server:
     def _launch(self, args: list[str]) -> bool:
         assert self.tmpdir is not None
         log = (self.tmpdir / "moto.log").open("wb")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "V2S_MOTO_TMPDIR": str(self.tmpdir)}
         self.proc = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            args,
+            stdin=subprocess.PIPE,  # the lifeline: the server exits when this pipe closes
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if self.proc.stdin is not None:
+                    self.proc.stdin.close()
                 self.proc = None
                 return False
             if self._healthy():
                 return True
             time.sleep(0.05)
+        tail = self._log_tail()
         self._kill()
-        raise RuntimeError(f"moto server not ready in {START_TIMEOUT:.0f} s: {self._log_tail()}")
+        raise RuntimeError(f"moto server not ready in {START_TIMEOUT:.0f} s: {tail}")
 
     def _healthy(self) -> bool:
         try:
@@ -221,6 +245,8 @@ class MotoS3Server:
         proc, self.proc = self.proc, None
         if proc is None:
             return
+        if proc.stdin is not None:
+            proc.stdin.close()
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import Any
 import pytest
 
 from tests.lab.s3 import ACCESS_KEY, SECRET_KEY, MotoS3Server
+from vmware2scw.errors import LockError
 from vmware2scw.state.backend import Backend, from_config
+from vmware2scw.state.lock import LockInfo
 from vmware2scw.state.model import ResourceState, State
 
 BackendFactory = Callable[[], Backend]
@@ -66,3 +69,26 @@ def sample_state(n: int = 3, **kw: Any) -> State:
     for i in range(n):
         state = state.with_resource(resource(f"migration.vm-{i}.scw_server", name=f"vm-{i}", i=i))
     return state
+
+
+def race_for_lock(backends: list[Backend]) -> tuple[list[LockInfo], list[str]]:
+    """Release all ``backends`` at once at ``lock``; the winners' records and the refusals."""
+    gate = threading.Barrier(len(backends))
+    won: list[LockInfo] = []
+    refused: list[str] = []
+
+    def attempt(backend: Backend) -> None:
+        info = LockInfo.new("apply")
+        gate.wait()
+        try:
+            backend.lock(info)
+            won.append(info)
+        except LockError as exc:
+            refused.append(str(exc))
+
+    threads = [threading.Thread(target=attempt, args=(b,)) for b in backends]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return won, refused

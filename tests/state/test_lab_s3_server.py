@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import botocore.exceptions
 import pytest
@@ -69,3 +73,43 @@ def test_conditional_create_has_exactly_one_winner(s3_server: MotoS3Server, s3_b
     with pytest.raises(botocore.exceptions.ClientError) as info:
         client.put_object(Bucket=s3_bucket, Key="lock", Body=b"b", IfNoneMatch="*")
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+
+
+def test_server_dies_with_a_parent_killed_by_sigkill(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "from tests.lab.s3 import MotoS3Server\n"
+        "s = MotoS3Server().start()\n"
+        "print(s.proc.pid, s.tmpdir, flush=True)\n"
+        "import sys; sys.stdin.read()\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pid_text, tmpdir = parent.stdout.readline().split()  # type: ignore[union-attr]
+        pid = int(pid_text)
+        os.kill(pid, 0)  # the server runs
+        parent.kill()
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail("the moto server outlived its SIGKILLed parent")
+        assert not Path(tmpdir).exists()
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.wait()
+        parent.stdin.close()  # type: ignore[union-attr]
+        parent.stdout.close()  # type: ignore[union-attr]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.state.conftest import sample_state
+from tests.state.conftest import race_for_lock, sample_state
 from vmware2scw.errors import StateError
 from vmware2scw.state.backend import DEFAULT_STATE_FILE, from_config
 from vmware2scw.state.local import LocalBackend
@@ -100,3 +100,14 @@ def test_unreadable_state_is_a_state_error(tmp_path: Path) -> None:
     path.mkdir()
     with pytest.raises(StateError, match="cannot read the state"):
         LocalBackend(path).read()
+
+
+def test_racing_losers_name_the_live_winner_never_a_stale_record(tmp_path: Path) -> None:
+    for trial in range(40):
+        folder = tmp_path / str(trial)
+        folder.mkdir()
+        stale = LockInfo.new("dead run")
+        (folder / "v2s.state.json.lock").write_bytes(stale.to_bytes())
+        won, refused = race_for_lock([LocalBackend(folder / "v2s.state.json") for _ in range(6)])
+        assert len(won) == 1, trial
+        assert all(won[0].id in text and stale.id not in text for text in refused), refused

@@ -103,3 +103,21 @@ def test_scaleway_credential_variables_are_used(
     assert b._client._request_signer._credentials.access_key == "SCWXXXXXXXXXXXXXXXXX"
     b.write(sample_state(1))
     assert b.read() is not None
+
+
+def test_unlock_never_deletes_a_lock_taken_after_it_was_read(
+    s3_server: MotoS3Server, s3_bucket: str
+) -> None:
+    mine, rescuer = backend(s3_server, s3_bucket), backend(s3_server, s3_bucket)
+    old = LockInfo.new("apply")
+    mine.lock(old)
+    new = LockInfo.new("destroy")
+
+    def meanwhile(**_: object) -> None:  # between our read and our delete, the lock changes
+        rescuer.force_unlock(old.id)
+        rescuer.lock(new)
+
+    mine._client.meta.events.register_first("before-call.s3.DeleteObject", meanwhile)
+    with pytest.raises(StateError, match=new.id):
+        mine.unlock(old.id)
+    assert rescuer.current_lock() == new

@@ -14,6 +14,7 @@ import errno
 import fcntl
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from vmware2scw.errors import StateError
@@ -119,33 +120,53 @@ class LocalBackend:
         data = self._read_file(self.lock_path)
         return None if not data else LockInfo.from_bytes(data)
 
-    def lock(self, info: LockInfo) -> str:
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Serialise lock attempts and record reads (a short flock on the state's folder).
+
+        A loser reads the holder's record inside the guard, so it never sees the
+        record half-written or the stale one the winner is about to replace.
+        """
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for _ in range(20):  # retried only when the lock file is replaced under us
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                raise locked_error(str(self.path), self._holder()) from None
-            try:
-                same = os.fstat(fd).st_ino == self.lock_path.stat().st_ino
-            except FileNotFoundError:
-                same = False
-            if not same:  # unlinked by its holder's unlock or a force-unlock: try again
-                os.close(fd)
-                continue
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, info.to_bytes(), 0)
-            os.fsync(fd)
-            self._lock_fd, self._lock_id = fd, info.id
-            return info.id
+        dfd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(dfd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(dfd)
+
+    def lock(self, info: LockInfo) -> str:
+        with self._guard():
+            for _ in range(20):  # retried only when the lock file is replaced under us
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    raise locked_error(str(self.path), self._holder()) from None
+                try:
+                    same = os.fstat(fd).st_ino == self.lock_path.stat().st_ino
+                except FileNotFoundError:
+                    same = False
+                if not same:  # unlinked by its holder's unlock or a force-unlock: try again
+                    os.close(fd)
+                    continue
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, info.to_bytes(), 0)
+                os.fsync(fd)
+                self._lock_fd, self._lock_id = fd, info.id
+                return info.id
         raise StateError(f"{self.lock_path}: the lock file keeps changing; try again")
 
     def current_lock(self) -> LockInfo | None:
         """The recorded holder while a live process holds the lock (stale records: None)."""
         if self._lock_fd is not None:
             return self._holder()
+        with self._guard():
+            return self._live_holder()
+
+    def _live_holder(self) -> LockInfo | None:
+        """The record if a live process holds the lock file (call inside the guard)."""
         try:
             fd = os.open(self.lock_path, os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
@@ -171,7 +192,8 @@ class LocalBackend:
         if self._lock_id == lock_id:
             self.unlock(lock_id)
             return
-        holder = self._holder()
-        if holder is None or holder.id != lock_id:
-            raise wrong_id_error(str(self.path), lock_id, self.current_lock())
-        self.lock_path.unlink(missing_ok=True)
+        with self._guard():
+            holder = self._holder()
+            if holder is None or holder.id != lock_id:
+                raise wrong_id_error(str(self.path), lock_id, self._live_holder())
+            self.lock_path.unlink(missing_ok=True)

@@ -138,18 +138,23 @@ class S3Backend:
         }.get(code, f"check the endpoint {self.endpoint_url or '(AWS default)'} is reachable")
         return StateError(f"{where}: cannot {what}: {detail}", hint=hint)
 
-    def _get(self, key: str) -> bytes | None:
+    def _get_object(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and ETag, or None when it does not exist."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             response = self._client.get_object(Bucket=self.bucket, Key=key)
-            return bytes(response["Body"].read())
+            return bytes(response["Body"].read()), str(response.get("ETag", ""))
         except ClientError as exc:
             if _code(exc)[0] in ("NoSuchKey", "404"):
                 return None
             raise self._fail("read", exc, key) from None
         except BotoCoreError as exc:
             raise self._fail("read", exc, key) from None
+
+    def _get(self, key: str) -> bytes | None:
+        got = self._get_object(key)
+        return None if got is None else got[0]
 
     # --- state ---------------------------------------------------------------------------
 
@@ -229,13 +234,23 @@ class S3Backend:
         return self._holder()
 
     def _remove_lock(self, lock_id: str) -> None:
+        """Delete the lock object if it still is lock ``lock_id`` (a conditional delete)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        holder = self._holder()
-        if holder is None or holder.id != lock_id:
+        got = self._get_object(self.lock_key)
+        holder = None if got is None or not got[0] else LockInfo.from_bytes(got[0])
+        if got is None or holder is None or holder.id != lock_id:
             raise wrong_id_error(self.describe(), lock_id, holder)
         try:
-            self._client.delete_object(Bucket=self.bucket, Key=self.lock_key)
+            try:
+                self._client.delete_object(Bucket=self.bucket, Key=self.lock_key, IfMatch=got[1])
+            except ClientError as exc:
+                code, status = _code(exc)
+                if status == 412 or code == "PreconditionFailed":  # replaced since we read it
+                    raise wrong_id_error(self.describe(), lock_id, self._holder()) from None
+                if status != 501 and code != "NotImplemented":
+                    raise
+                self._client.delete_object(Bucket=self.bucket, Key=self.lock_key)
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("remove the lock", exc, self.lock_key) from None
         if self._held == lock_id:
