@@ -45,6 +45,7 @@ def attrs_of(srv: Server) -> Attrs:
         "commercial_type": srv.commercial_type,
         "tags": user_tags(srv.tags),
         "state": str(srv.state),
+        "power_on": str(srv.state) in {"running", "starting"},  # drift: stopped by someone
         "public_ip_address": public,
         "private_ips": [srv.private_ip] if srv.private_ip else [],
         "volume_ids": [v.id for _k, v in sorted(srv.volumes.items(), key=lambda kv: int(kv[0]))],
@@ -274,6 +275,8 @@ def apply_server(
                                 [str(p) for p in planned.get("private_networks") or []], ctx)
     if planned.get("power_on", True):
         srv = power(api, settings, zone, srv.id, True, ctx)
+    elif prior:
+        srv = power(api, settings, zone, srv.id, False, ctx)
     observed = attrs_of(_must_get(api, zone, srv.id, ctx.address))
     ports = [int(p) for p in planned.get("verify_tcp") or []]
     if ports and planned.get("power_on", True):

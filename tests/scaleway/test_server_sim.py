@@ -292,3 +292,28 @@ def test_verify_tcp_resolver_setting_asks_the_lab_where_ports_are(tmp_path: Path
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_a_server_stopped_behind_our_back_is_planned_and_powered_on_again(
+    provider: ScalewayProvider, sim: Simulator, bucket: str, qcow2: Path,
+) -> None:
+    from vmware2scw.provider import ReadRequest, ResourceRef
+
+    state = apply_chain(provider, "drift-01", desired("drift-01", qcow2, bucket, LINEAGE),
+                        LINEAGE)
+    addr = addresses("drift-01")["scw_server"]
+    sid = state[addr]["id"]
+    provider.api.instance.server_action(server_id=sid, zone="fr-par-1", action="poweroff")
+    sim.advance(60)
+    read = provider.read(ReadRequest(resources=(
+        ResourceRef(address=addr, type="scw_server", attributes=state[addr]),)))
+    observed = read.attributes[addr]
+    assert observed is not None and observed["power_on"] is False
+    plan = plan_server(provider, observed, **{k: state[addr][k] for k in (
+        "name", "zone", "image_id", "tags", "security_group", "public_ip", "private_networks",
+        "commercial_type")})
+    assert plan.replace_paths == () and plan.planned["power_on"] is True
+    res = provider.apply(ApplyRequest(address=addr, type="scw_server", prior=observed,
+                                      planned=plan.planned), FakeContext(addr, lineage=LINEAGE))
+    assert res.attributes["state"] == "running" and res.attributes["id"] == sid
+    destroy_chain(provider, state, LINEAGE)
