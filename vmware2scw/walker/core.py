@@ -17,20 +17,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from vmware2scw.config.interpolate import TemplateError, get_attribute, resolve
-from vmware2scw.desired import Desired
 from vmware2scw.diagnostics import Diagnostic, error, warning
 from vmware2scw.errors import TransientError, V2SError
-from vmware2scw.plan.action import Action, Reason
+from vmware2scw.plan.action import Action
 from vmware2scw.plan.model import Plan, ResourceChange
-from vmware2scw.progress import Event, EventKind, Sink, null_sink
+from vmware2scw.progress import Event, EventKind
 from vmware2scw.provider import (
     ApplyRequest,
     Attrs,
@@ -41,94 +37,24 @@ from vmware2scw.provider import (
 )
 from vmware2scw.state.model import ResourceState, State, Status
 from vmware2scw.values import UNKNOWN
+from vmware2scw.walker.model import Outcome, StateSink, WalkOptions, WalkResult
+from vmware2scw.walker.nodes import (
+    APPLY,
+    CLEANUP,
+    CLEANUP_PENDING,
+    DELETE,
+    Node,
+    build_nodes,
+    cleanup_pending,
+    remove_if_empty,
+)
 from vmware2scw.workdir import resource_dir
-
-APPLY, DELETE, CLEANUP = "apply", "delete", "cleanup"
-CLEANUP_PENDING = "v2s_cleanup_pending"  # checkpoint of a tombstone whose delete may not be done
-_OP_ORDER = {DELETE: 0, APPLY: 1, CLEANUP: 2}
-
-
-class StateSink(Protocol):
-    """What the walker needs from a state manager (E2's StateManager): state and update."""
-
-    @property
-    def state(self) -> State: ...
-
-    def update(self, change: Callable[[State], State]) -> State: ...
-
-
-class WalkOptions(BaseModel):
-    """How to walk: concurrency, retries, events, and where secrets come from."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
-    parallelism: int = Field(default=10, ge=1)
-    limits: dict[str, int] = Field(default_factory=dict)  # per ResourceType.kind
-    max_attempts: int = Field(default=5, ge=1)
-    backoff_base: float = 1.0  # seconds; doubles per attempt, with jitter
-    backoff_cap: float = 30.0
-    work_dir: Path = Path(".v2s")
-    desired: Desired | None = None  # sensitive attribute values are taken from here
-    on_event: Sink = null_sink
-    handle_sigint: bool = True  # install the two-stage Ctrl-C handler (main thread only)
-
-
-class Outcome(BaseModel):
-    """What happened to one node of the walk (for the run report)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    address: str
-    operation: str  # apply | delete | cleanup
-    action: str
-    status: str  # ok | failed | skipped | not-started | cancelled
-    seconds: float = 0.0
-    attempts: int = 0
-    bytes: int = 0
-    message: str = ""
-
-
-class WalkResult(BaseModel):
-    """Per-node outcomes, diagnostics and how the walk ended."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    outcomes: tuple[Outcome, ...] = ()
-    diagnostics: tuple[Diagnostic, ...] = ()
-    interrupted: bool = False
-    cancelled: bool = False
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """True when every node succeeded and nothing was interrupted."""
-        return not self.interrupted and all(o.status == "ok" for o in self.outcomes)
-
-    def count(self, status: str) -> int:
-        """Number of nodes with that status."""
-        return sum(1 for o in self.outcomes if o.status == status)
-
-
-@dataclass(eq=False)
-class _Node:
-    key: str
-    op: str
-    change: ResourceChange
-    kind: str
-    deps: set[str] = field(default_factory=set)
-    dependents: set[str] = field(default_factory=set)
-    status: str = "pending"
-    started: float = 0.0
-    seconds: float = 0.0
-    attempts: int = 0
-    bytes: int = 0
-    message: str = ""
-
-    def sort_key(self) -> tuple[int, str, int]:
-        return (self.change.priority, self.change.address, _OP_ORDER[self.op])
 
 
 class _Context:
     """The ApplyContext given to a provider for one node."""
 
-    def __init__(self, walk: _Walk, node: _Node, work_dir: Path) -> None:
+    def __init__(self, walk: _Walk, node: Node, work_dir: Path) -> None:
         self._walk = walk
         self._node = node
         self.address = node.change.address
@@ -180,7 +106,7 @@ class _Walk:
         self.diags: list[Diagnostic] = []
         self._lock = threading.RLock()
         self._done: queue.Queue[tuple[str, str, str]] = queue.Queue()
-        self.nodes: dict[str, _Node] = {}
+        self.nodes: dict[str, Node] = {}
         self.old: dict[str, ResourceState] = {}
 
     # --- public --------------------------------------------------------------------------
@@ -190,7 +116,9 @@ class _Walk:
         if self.plan.refresh_only:
             self._apply_drift()
             return WalkResult(diagnostics=tuple(self.diags), seconds=time.monotonic() - began)
-        self._build()
+        self.old = {a: r for a, r in self.sm.state.resources.items()
+                    if any(c.address == a for c in self.plan.changes)}
+        self.nodes = build_nodes(self.plan, self.sm.state, self._kind)
         if self._refuse_prevent_destroy():
             return WalkResult(diagnostics=tuple(self.diags))
         restore = self._install_sigint()
@@ -204,7 +132,7 @@ class _Walk:
                     status=n.status if n.status != "pending" else "not-started",
                     seconds=round(n.seconds, 3), attempts=n.attempts, bytes=n.bytes,
                     message=n.message)
-            for n in sorted(self.nodes.values(), key=_Node.sort_key)
+            for n in sorted(self.nodes.values(), key=Node.sort_key)
         )
         return WalkResult(outcomes=outcomes, diagnostics=tuple(self.diags),
                           interrupted=self.stopping.is_set(), cancelled=self.cancelled.is_set(),
@@ -222,89 +150,10 @@ class _Walk:
 
     # --- graph ---------------------------------------------------------------------------
 
-    def _rtype(self, change: ResourceChange) -> ResourceType | None:
-        prov = self.providers.get(change.provider)
-        return prov.resource_types().get(change.type) if prov is not None else None
-
     def _kind(self, change: ResourceChange) -> str:
-        rtype = self._rtype(change)
+        prov = self.providers.get(change.provider)
+        rtype = prov.resource_types().get(change.type) if prov is not None else None
         return rtype.kind if rtype else "api"
-
-    def _build(self) -> None:
-        changes = {c.address: c for c in self.plan.changes}
-        self.old = {a: r for a, r in self.sm.state.resources.items() if a in changes}
-        dependents: dict[str, set[str]] = {a: set() for a in changes}
-        for c in changes.values():
-            for dep in c.depends_on:
-                dependents.setdefault(dep, set()).add(c.address)
-        for c in changes.values():
-            rtype = self._rtype(c)
-            kind = rtype.kind if rtype else "api"
-            if c.action is Action.NOOP:
-                continue
-            if c.action is Action.DELETE and c.reason is Reason.CLEANUP:
-                self._add(_Node(f"{CLEANUP}:{c.address}", CLEANUP, c, kind))
-                continue
-            if _resumes(c):  # adopt/resume in place: the provider finds it by its tags
-                self._add(_Node(f"{APPLY}:{c.address}", APPLY, c, kind))
-                continue
-            if c.action.creates or c.action is Action.UPDATE:
-                self._add(_Node(f"{APPLY}:{c.address}", APPLY, c, kind))
-            if c.action.deletes:
-                self._add(_Node(f"{DELETE}:{c.address}", DELETE, c, kind))
-        for c in changes.values():
-            if c.transient and c.action is not Action.DELETE and self._needs_cleanup(c):
-                users = {u for u in dependents.get(c.address, set())
-                         if u in changes and changes[u].action is not Action.DELETE}
-                if users:
-                    rtype = self._rtype(c)
-                    self._add(_Node(f"{CLEANUP}:{c.address}", CLEANUP, c,
-                                    rtype.kind if rtype else "api"))
-        for rec in self.sm.state.resources.values():
-            key = f"{CLEANUP}:{rec.address}"
-            if _cleanup_pending(rec) and key not in self.nodes and not (
-                    rec.address in changes and changes[rec.address].action.deletes):
-                pending = ResourceChange(
-                    address=rec.address, type=rec.type, provider=rec.provider,
-                    action=Action.DELETE, reason=Reason.CLEANUP, transient=True,
-                    migration=rec.migration)
-                self._add(_Node(key, CLEANUP, pending, self._kind(pending)))
-        for node in self.nodes.values():
-            c = node.change
-            if node.op == APPLY:
-                for dep in c.depends_on:
-                    self._edge(f"{APPLY}:{dep}", node)
-                if c.action is Action.DELETE_THEN_CREATE:
-                    self._edge(f"{DELETE}:{c.address}", node)
-                    for user in dependents.get(c.address, ()):  # dependents let go first
-                        self._edge(f"{DELETE}:{user}", node)
-            elif node.op == DELETE:
-                for user in dependents.get(c.address, ()):
-                    self._edge(f"{DELETE}:{user}", node)
-                    if c.action is Action.CREATE_THEN_DELETE:
-                        self._edge(f"{APPLY}:{user}", node)
-                if c.action is Action.CREATE_THEN_DELETE:
-                    self._edge(f"{APPLY}:{c.address}", node)
-            else:  # cleanup: every dependent exists first
-                self._edge(f"{APPLY}:{c.address}", node)
-                for user in dependents.get(c.address, ()):
-                    self._edge(f"{APPLY}:{user}", node)
-                    self._edge(f"{CLEANUP}:{user}", node)
-        _break_cycles(self.nodes)
-
-    def _needs_cleanup(self, c: ResourceChange) -> bool:
-        rec = self.sm.state.resources.get(c.address)
-        return c.action.creates or c.action is Action.UPDATE or (
-            rec is not None and rec.status is not Status.TRANSIENT_DONE)
-
-    def _add(self, node: _Node) -> None:
-        self.nodes[node.key] = node
-
-    def _edge(self, dep_key: str, node: _Node) -> None:
-        dep = self.nodes.get(dep_key)
-        if dep is not None and dep is not node:
-            node.deps.add(dep_key)
-            dep.dependents.add(node.key)
 
     def _refuse_prevent_destroy(self) -> bool:
         refused = [n.change.address for n in self.nodes.values()
@@ -364,7 +213,7 @@ class _Walk:
                 else:
                     self._skip_dependents(node)
 
-    def _skip_dependents(self, failed: _Node) -> None:
+    def _skip_dependents(self, failed: Node) -> None:
         stack = list(failed.dependents)
         while stack:
             node = self.nodes[stack.pop()]
@@ -375,7 +224,7 @@ class _Walk:
             self.emit(EventKind.SKIPPED, node, message=node.message)
             stack.extend(node.dependents)
 
-    def _run_node(self, node: _Node) -> None:
+    def _run_node(self, node: Node) -> None:
         status, message = "failed", ""
         try:
             status, message = self._attempts(node)
@@ -386,7 +235,7 @@ class _Walk:
         finally:
             self._done.put((node.key, status, message))
 
-    def _attempts(self, node: _Node) -> tuple[str, str]:
+    def _attempts(self, node: Node) -> tuple[str, str]:
         self.emit(EventKind.START, node)
         delay = self.opt.backoff_base
         while True:
@@ -409,7 +258,7 @@ class _Walk:
             self.emit(EventKind.DONE, node)
             return "ok", ""
 
-    def _failed(self, node: _Node, exc: BaseException, note: str) -> tuple[str, str]:
+    def _failed(self, node: Node, exc: BaseException, note: str) -> tuple[str, str]:
         text = exc.message if isinstance(exc, V2SError) else f"{type(exc).__name__}: {exc}"
         hint = exc.hint if isinstance(exc, V2SError) and exc.hint else ""
         detail = "; ".join(p for p in (note, hint) if p)
@@ -427,7 +276,7 @@ class _Walk:
                            address=change.address, hint="add it under `providers:`")
         return prov
 
-    def _execute(self, node: _Node) -> None:
+    def _execute(self, node: Node) -> None:
         c = node.change
         prov = self._provider(c)
         rtype = prov.resource_types().get(c.type) or ResourceType(name=c.type)
@@ -437,7 +286,7 @@ class _Walk:
         else:
             self._delete(node, prov, ctx, cleanup=node.op == CLEANUP)
 
-    def _apply(self, node: _Node, prov: Provider, rtype: ResourceType, ctx: _Context) -> None:
+    def _apply(self, node: Node, prov: Provider, rtype: ResourceType, ctx: _Context) -> None:
         c = node.change
         planned = self._planned(c, rtype)
         rec = self.sm.state.resources.get(c.address)
@@ -492,7 +341,7 @@ class _Walk:
                 planned[name] = value
         return planned
 
-    def _delete(self, node: _Node, prov: Provider, ctx: _Context, *, cleanup: bool) -> None:
+    def _delete(self, node: Node, prov: Provider, ctx: _Context, *, cleanup: bool) -> None:
         c = node.change
         replaced_later = node.op == DELETE and c.action is Action.CREATE_THEN_DELETE
         rec = self.old.get(c.address) if replaced_later else self.sm.state.resources.get(
@@ -502,15 +351,15 @@ class _Walk:
         if cleanup:
             self._cleanup(rec, prov, ctx)
         else:
-            if rec.status is not Status.TRANSIENT_DONE or _cleanup_pending(rec):
+            if rec.status is not Status.TRANSIENT_DONE or cleanup_pending(rec):
                 self._provider_delete(rec, prov, ctx)
             if not replaced_later:
                 self.sm.update(lambda s: s.without(c.address))
-        _remove_if_empty(ctx.work_dir)
+        remove_if_empty(ctx.work_dir)
 
     def _cleanup(self, rec: ResourceState, prov: Provider, ctx: _Context) -> None:
         """Delete a used transient, leaving a tombstone; marked first so a crash resumes it."""
-        if rec.status is Status.TRANSIENT_DONE and not _cleanup_pending(rec):
+        if rec.status is Status.TRANSIENT_DONE and not cleanup_pending(rec):
             return
         done = rec.model_copy(update={"status": Status.TRANSIENT_DONE, "checkpoint": None})
         self._put(done.model_copy(update={"checkpoint": {CLEANUP_PENDING: True}}))
@@ -557,7 +406,7 @@ class _Walk:
 
     # --- events --------------------------------------------------------------------------
 
-    def emit(self, kind: EventKind, node: _Node, **kw: Any) -> None:
+    def emit(self, kind: EventKind, node: Node, **kw: Any) -> None:
         try:
             self.opt.on_event(Event(kind=kind, address=node.change.address, operation=node.op,
                                     time=time.monotonic(), **kw))
@@ -584,25 +433,6 @@ class _Walk:
         return previous if previous is not None else signal.SIG_DFL
 
 
-def _cleanup_pending(rec: ResourceState) -> bool:
-    return rec.status is Status.TRANSIENT_DONE and bool((rec.checkpoint or {}).get(
-        CLEANUP_PENDING))
-
-
-def _remove_if_empty(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.rmdir()
-
-
-def _resumes(c: ResourceChange) -> bool:
-    """A tainted record is resumed (and its object adopted), never deleted first.
-
-    The provider contract (an apply that fails leaves no object or one findable by its
-    tags) makes adoption safe, and deleting first would create the object twice.
-    """
-    return c.action is Action.DELETE_THEN_CREATE and c.reason is Reason.TAINTED
-
-
 def _top(path: str) -> str:
     for i, ch in enumerate(path):
         if ch in ".[":
@@ -612,26 +442,3 @@ def _top(path: str) -> str:
 
 def _public(attrs: Attrs, rtype: ResourceType) -> Attrs:
     return {k: v for k, v in attrs.items() if k not in rtype.sensitive}
-
-
-def _break_cycles(nodes: dict[str, _Node]) -> None:
-    """Drop edges that would deadlock (a plan bug); Kahn's algorithm finds them."""
-    indeg = {k: len(n.deps) for k, n in nodes.items()}
-    todo = [k for k, d in indeg.items() if d == 0]
-    seen = 0
-    while todo:
-        key = todo.pop()
-        seen += 1
-        for user in nodes[key].dependents:
-            indeg[user] -= 1
-            if indeg[user] == 0:
-                todo.append(user)
-    if seen == len(nodes):
-        return
-    for key, d in indeg.items():
-        if d > 0:
-            for dep in list(nodes[key].deps):
-                if indeg.get(dep, 0) > 0:
-                    nodes[key].deps.discard(dep)
-                    nodes[dep].dependents.discard(key)
-    _break_cycles(nodes)
