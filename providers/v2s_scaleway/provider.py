@@ -155,7 +155,7 @@ class ScalewayProvider:
                     request_checksum_calculation=st.request_checksum_calculation,
                     response_checksum_validation=st.response_checksum_validation,
                     addressing_style=st.s3_addressing_style,
-                    max_pool=st.upload_concurrency * 2 + 4,
+                    max_pool=max(16, st.upload_concurrency * 8),
                     connect_timeout=st.connect_timeout, read_timeout=st.read_timeout,
                 )
             return self._s3[region]

@@ -320,40 +320,51 @@ def update_server(
 def delete_server(
     api: ScalewayClient, settings: ScalewaySettings, prior: Attrs, ctx: ApplyContext
 ) -> None:
-    """Terminate (or delete when stopped), then delete its Block volumes."""
+    """Terminate (or delete when stopped) the server and any other carrying its tags,
+    then delete their Block volumes (Scaleway only detaches them)."""
     zone = str(prior.get("zone") or api.creds.zone)
+    servers: dict[str, Server] = {}
     sid = str(prior.get("id") or "")
-    srv = _get(api, zone, sid) if sid else None
-    if srv is None:  # maybe created but never recorded: look for the tag
-        srv = pick_one([s for s in list_tagged(api, zone, address_tag(ctx.tags))
-                        if has_tags(s.tags, ctx.tags)], "server", ctx.address)
-    volume_ids = list(prior.get("volume_ids") or [])
+    recorded = _get(api, zone, sid) if sid else None
+    if recorded is not None:
+        servers[recorded.id] = recorded
+    for s in list_tagged(api, zone, address_tag(ctx.tags)):
+        if has_tags(s.tags, ctx.tags):
+            servers.setdefault(s.id, s)
+    volume_ids = set(prior.get("volume_ids") or [])
+    for srv in servers.values():
+        volume_ids |= {v.id for v in srv.volumes.values()}
+        _remove_server(api, settings, zone, srv, ctx)
     tagged = api.block.list_volumes_all(include_deleted=False, zone=zone,
                                         tags=[address_tag(ctx.tags)], page_size=100)
-    volume_ids += [v.id for v in tagged if has_tags(v.tags, ctx.tags)]
-    if srv is not None:
-        sid = srv.id
-        volume_ids = sorted(set(volume_ids) | {v.id for v in srv.volumes.values()})
-        if str(srv.state) in {"starting", "stopping"}:
-            srv = wait_for(lambda: _get(api, zone, sid), lambda s: s is None or str(
-                s.state) in {"running", "stopped", "stopped in place"}, ctx=ctx,
-                what=f"server {sid}", timeout=settings.server_timeout,
-                interval=settings.poll_interval, phase="delete")
-        if srv is not None and str(srv.state) == "running":
-            _action(api, zone, sid, ServerAction.TERMINATE, {"stopping", GONE}, ctx.address)
-        elif srv is not None:
-            try:
-                api.instance.delete_server(zone=zone, server_id=sid)
-            except ApiError as exc:
-                if not is_not_found(exc):
-                    raise ProviderError(f"cannot delete server {sid}: {exc.message}",
-                                        address=ctx.address) from None
-        wait_for(lambda: _get(api, zone, sid), lambda s: s is None, ctx=ctx,
-                 what=f"server {sid} deletion", timeout=settings.server_timeout,
-                 interval=settings.poll_interval, phase="delete",
-                 describe=lambda s: str(s.state) if s else GONE)
-    for vid in sorted(set(volume_ids)):
+    volume_ids |= {v.id for v in tagged if has_tags(v.tags, ctx.tags)}
+    for vid in sorted(volume_ids):
         _delete_volume(api, settings, zone, vid, ctx)
+
+
+def _remove_server(api: ScalewayClient, settings: ScalewaySettings, zone: str, srv: Server,
+                   ctx: ApplyContext) -> None:
+    sid = srv.id
+    current: Server | None = srv
+    if str(srv.state) in {"starting", "stopping"}:
+        current = wait_for(
+            lambda: _get(api, zone, sid),
+            lambda s: s is None or str(s.state) in {"running", "stopped", "stopped in place"},
+            ctx=ctx, what=f"server {sid}", timeout=settings.server_timeout,
+            interval=settings.poll_interval, phase="delete")
+    if current is not None and str(current.state) == "running":
+        _action(api, zone, sid, ServerAction.TERMINATE, {"stopping", GONE}, ctx.address)
+    elif current is not None:
+        try:
+            api.instance.delete_server(zone=zone, server_id=sid)
+        except ApiError as exc:
+            if not is_not_found(exc):
+                raise ProviderError(f"cannot delete server {sid}: {exc.message}",
+                                    address=ctx.address) from None
+    wait_for(lambda: _get(api, zone, sid), lambda s: s is None, ctx=ctx,
+             what=f"server {sid} deletion", timeout=settings.server_timeout,
+             interval=settings.poll_interval, phase="delete",
+             describe=lambda s: str(s.state) if s else GONE)
 
 
 def _delete_volume(api: ScalewayClient, settings: ScalewaySettings, zone: str, vid: str,
