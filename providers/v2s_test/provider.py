@@ -3,7 +3,8 @@
 Settings: ``store`` (JSON file shared across processes; absent = in memory), ``vms``
 (inventory), ``fail``/``fail_delete`` (address globs, permanent errors),
 ``transient_failures`` ({glob: n} first n applies fail transiently), ``delay`` (seconds
-per apply), ``slow`` ({glob: seconds}), ``progress_steps`` (progress + checkpoints).
+per apply), ``slow`` ({glob: seconds}), ``progress_steps`` (progress + checkpoints),
+``create_before_destroy`` (type names).
 An object already tagged with this lineage + address is adopted, never created twice.
 """
 
@@ -72,6 +73,7 @@ class TestSettings(BaseModel):
     delay: float = 0.0
     slow: dict[str, float] = Field(default_factory=dict)
     progress_steps: int = 0
+    create_before_destroy: tuple[str, ...] = ()  # type names replaced new-first
     password: str | None = None  # accepted (and never echoed) to test secret handling
 
 
@@ -99,7 +101,11 @@ class TestProvider:
     # --- protocol -------------------------------------------------------------------------
 
     def resource_types(self) -> Mapping[str, ResourceType]:
-        return RESOURCE_TYPES
+        if not self.settings.create_before_destroy:
+            return RESOURCE_TYPES
+        return {name: rt.model_copy(update={
+            "create_before_destroy": name in self.settings.create_before_destroy})
+            for name, rt in RESOURCE_TYPES.items()}
 
     def configure(self, req: ConfigureRequest) -> ConfigureResponse:
         self.settings = TestSettings.model_validate(req.settings)
@@ -155,7 +161,7 @@ class TestProvider:
         self._inject_failures(req.address)
         if req.prior is None:
             with self.store.transaction() as data:
-                found = live_objects(data, self.lineage, req.address)
+                found = self._adoptable(data, req)
                 if found:
                     _log(data, "adopt", req.address)
                     self.calls.append(("adopt", req.address))
@@ -175,7 +181,7 @@ class TestProvider:
                     _log(data, "update", req.address)
                     self.calls.append(("update", req.address))
                     return ApplyResponse(attributes=attrs)
-            found = live_objects(data, self.lineage, req.address)
+            found = self._adoptable(data, req)
             if found:  # appeared meanwhile: adopt
                 _log(data, "adopt", req.address)
                 return ApplyResponse(attributes=dict(found[0]["attributes"]))
@@ -200,7 +206,10 @@ class TestProvider:
             raise ProviderError("injected delete failure (settings.fail_delete)",
                                 address=req.address, hint="remove it from fail_delete")
         with self.store.transaction() as data:
-            for obj in live_objects(data, self.lineage, req.address):
+            found = live_objects(data, self.lineage, req.address)
+            if len(found) > 1 and req.prior.get("id"):  # create-then-delete: the old one only
+                found = [o for o in found if o["attributes"].get("id") == req.prior["id"]]
+            for obj in found:
                 obj["deleted"] = True
             _log(data, "deleted", req.address)
         return DeleteResponse()
@@ -216,6 +225,16 @@ class TestProvider:
         except KeyError:
             raise ProviderError(f"unknown resource type {type_name!r}", address=address,
                                 hint=f"use one of {', '.join(RESOURCE_TYPES)}") from None
+
+    def _adoptable(self, data: Data, req: ApplyRequest) -> list[Data]:
+        """Live objects with this address's tags whose force-new attributes match the plan.
+
+        (An older generation kept by create-then-delete differs there and is not adopted.)
+        """
+        force_new = RESOURCE_TYPES[req.type].force_new
+        return [o for o in live_objects(data, self.lineage, req.address)
+                if all(o["attributes"].get(k) == req.planned[k]
+                       for k in force_new if k in req.planned)]
 
     def _record(self, verb: str, address: str) -> None:
         self.calls.append((verb, address))
