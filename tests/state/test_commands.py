@@ -129,3 +129,19 @@ def test_commands_that_change_the_state_respect_the_lock(stored: BackendFactory)
 def test_pull_of_nothing_is_an_error(make_backend: BackendFactory) -> None:
     with pytest.raises(StateError, match="there is no state yet"):
         commands.pull(make_backend())
+
+
+def test_a_corrupt_state_is_restored_from_its_backup_with_push_force(
+    stored: BackendFactory,
+) -> None:
+    backend = stored()
+    backend.write_bytes(b"{ not json")
+    with pytest.raises(StateError, match="push -force"):
+        backend.read()
+    with pytest.raises(StateError, match="not a valid v2s state"):
+        commands.push(stored(), codec.dumps(chain()), "backup.json")
+    backup = stored().read_backup()
+    assert backup == chain()
+    restored = commands.push(stored(), codec.dumps(backup), "backup.json", force=True)
+    assert stored().read() == restored
+    assert restored.lineage == chain().lineage

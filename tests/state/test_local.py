@@ -111,3 +111,21 @@ def test_racing_losers_name_the_live_winner_never_a_stale_record(tmp_path: Path)
         won, refused = race_for_lock([LocalBackend(folder / "v2s.state.json") for _ in range(6)])
         assert len(won) == 1, trial
         assert all(won[0].id in text and stale.id not in text for text in refused), refused
+
+
+def test_temporary_files_of_dead_writers_are_removed_at_lock(tmp_path: Path) -> None:
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    orphan = tmp_path / f".v2s.state.json.{child.pid}.1.tmp"
+    orphan_backup = tmp_path / f".v2s.state.json.backup.{child.pid}.tmp"
+    alive = tmp_path / f".v2s.state.json.{os.getppid()}.1.tmp"
+    for p in (orphan, orphan_backup, alive):
+        p.write_bytes(b"partial")
+    backend = LocalBackend(tmp_path / "v2s.state.json")
+    info = LockInfo.new("apply")
+    backend.lock(info)
+    backend.unlock(info.id)
+    assert not orphan.exists() and not orphan_backup.exists()
+    assert alive.exists()

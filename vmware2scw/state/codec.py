@@ -75,7 +75,8 @@ def _newer(version: Any, source: str) -> StateError:
 
 def _corrupt(source: str, why: str, backup: str | None) -> StateError:
     hint = (
-        f"the previous version is in {backup}: inspect it and restore it with `v2s state push`"
+        f"the previous version is kept in {backup}: check it, then restore it with "
+        "`v2s state push -force FILE` (FILE: that backup, or a local copy of it)"
         if backup
         else "restore the file from a copy, or fix it by hand (it is JSON)"
     )

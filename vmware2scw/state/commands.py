@@ -138,7 +138,12 @@ def push(backend: Backend, data: bytes, source: str, *, force: bool = False) -> 
     """Replace the stored state with ``data`` (read from ``source``) after safety checks."""
     new = codec.loads(data, source)
     with held(backend, "state push"):
-        current = backend.read()
+        try:
+            current = backend.read()
+        except StateError:  # corrupt or newer: only -force may replace it
+            if not force:
+                raise
+            current = None
         if current is not None and not force:
             if current.lineage != new.lineage:
                 raise StateError(

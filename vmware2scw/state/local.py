@@ -114,6 +114,20 @@ class LocalBackend:
         link.chmod(0o600)
         link.replace(self.backup_path)
 
+    def _remove_orphans(self) -> None:
+        """Delete temporary files left by writers that died (their pid no longer runs)."""
+        for name in (self.path.name, self.backup_path.name):
+            for tmp in self.path.parent.glob(f".{name}.*.tmp"):
+                pid = tmp.name[len(name) + 2 :].split(".", 1)[0]
+                if not pid.isdigit() or int(pid) == os.getpid():
+                    continue
+                try:
+                    os.kill(int(pid), 0)
+                except ProcessLookupError:
+                    tmp.unlink(missing_ok=True)
+                except PermissionError:
+                    pass  # alive, under another user
+
     # --- lock ----------------------------------------------------------------------------
 
     def _holder(self) -> LockInfo | None:
@@ -155,6 +169,7 @@ class LocalBackend:
                 os.pwrite(fd, info.to_bytes(), 0)
                 os.fsync(fd)
                 self._lock_fd, self._lock_id = fd, info.id
+                self._remove_orphans()
                 return info.id
         raise StateError(f"{self.lock_path}: the lock file keeps changing; try again")
 
