@@ -273,3 +273,26 @@ def test_instance_api_does_not_know_sbs_volumes(sim: Simulator) -> None:
 def test_data_dir_is_private(sim: Simulator) -> None:
     assert sim.data_dir is not None
     assert (Path(sim.data_dir).stat().st_mode & 0o777) == 0o700
+
+
+def test_boot_hook_failure_is_recorded_and_exposed(manual_sim: Simulator, images, upload) -> None:  # type: ignore[no-untyped-def]
+    sim = manual_sim
+
+    def hook(info: BootInfo) -> None:
+        raise RuntimeError(f"guest on {info.root_volume_path} did not boot")
+
+    sim.boot_hook = hook
+    inst = InstanceUtilsV1API(sim.client())
+    srv = _server(inst, _image(sim, images, upload))
+    inst.server_action(server_id=srv.id, action="poweron")
+    sim.advance(5)
+    sim.wait_workers()
+    assert isinstance(sim.boot_results[srv.id], RuntimeError)
+    state = requests.get(
+        f"{sim.url}/_sim/servers/{srv.id}",
+        headers={"X-Auth-Token": sim.account.secret_key},
+        timeout=10,
+    ).json()
+    assert state["root_volume_path"] == str(sim.root_volume_path(srv.id))
+    assert "did not boot" in state["boot_result"]
+    assert inst.get_server(server_id=srv.id).server.state == "running"  # Scaleway cannot tell

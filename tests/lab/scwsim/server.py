@@ -182,6 +182,7 @@ class Simulator:
         faults: Faults | None = None,
         availability: dict[str, str] | None = None,
         qemu_img: str = "qemu-img",
+        worker_timeout: float = 900.0,
     ) -> None:
         endpoints = dict(s3_endpoints or {})
         if s3_endpoint:
@@ -196,6 +197,7 @@ class Simulator:
         self.faults = faults or Faults()
         self.availability = availability
         self.qemu_img = qemu_img
+        self.worker_timeout = worker_timeout  # how long stop() waits for imports and hooks
         self.router = build_router()
         self.internal_errors: list[str] = []
         self.log: list[tuple[str, str, int]] = []
@@ -253,8 +255,9 @@ class Simulator:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
-        for t in self._threads + self._workers:
-            t.join(timeout=30)
+        for t in self._threads:
+            t.join(timeout=10)
+        self.wait_workers(self.worker_timeout)
         self._threads, self._workers = [], []
         if self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
@@ -353,7 +356,8 @@ class Simulator:
         }
 
     def admin(self, method: str, path: str, body: Any) -> Reply:
-        """``/_sim/faults`` (POST set, DELETE clear), ``/_sim/clock`` (POST advance/speed)."""
+        """``/_sim/faults`` (POST set, DELETE clear), ``/_sim/clock`` (POST advance/speed),
+        ``/_sim/servers/<id>`` (GET: local paths of its volumes, boot hook result)."""
         if path == "/_sim/faults" and method == "POST":
             try:
                 self.set_faults(Faults.from_json(body or {}))
@@ -369,4 +373,17 @@ class Simulator:
                 self.clock.set_speed(float(body["speed"]))
             self.advance(float(body.get("advance", 0)))
             return Reply(200, {"now": self.clock.instance_ts()})
+        if path.startswith("/_sim/servers/") and method == "GET":
+            server_id = path.rsplit("/", 1)[1]
+            with self.store.lock:
+                if server_id not in self.store.servers:
+                    raise ApiError(404, {"type": "not_found", "message": "unknown server"})
+                info = self.boot_info(server_id)
+            result = self.boot_results.get(server_id)
+            return Reply(200, {
+                "root_volume_id": info.root_volume_id,
+                "root_volume_path": str(info.root_volume_path or "") or None,
+                "volume_paths": {k: str(v) if v else None for k, v in info.volume_paths.items()},
+                "boot_result": None if result is None else repr(result),
+            })  # fmt: skip
         raise ApiError(404, {"type": "not_found", "message": "unknown simulator endpoint"})
