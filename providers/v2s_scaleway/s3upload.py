@@ -10,10 +10,12 @@ MD5 of the part MD5s, and the file's sha256 is stored as object metadata.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -34,8 +36,9 @@ MIN_PART = 5 * MiB
 MAX_PART = 5 * 1024 * MiB
 MAX_PARTS = 1000  # Scaleway's limit (AWS allows 10,000)
 SHA_META = "v2s-sha256"
+_MULTIPART_ETAG = re.compile(r'^"[0-9a-f]{32}-[0-9]+"$')  # other forms cannot be checked
 _TRANSIENT_CODES = frozenset(
-    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling",
+    {"SlowDown", "ServiceUnavailable", "BadDigest", "InternalError", "RequestTimeout", "Throttling",
      "RequestTimeTooSkewed", "503", "500", "502", "504"}
 )
 
@@ -393,6 +396,7 @@ class Uploader:
             res = self.s3.upload_part(
                 Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=n,
                 Body=body, ContentLength=length,
+                ContentMD5=base64.b64encode(digest).decode(),  # the server rejects corruption
             )
         except Exception as exc:
             if error_code(exc) == "NoSuchUpload":
@@ -430,7 +434,8 @@ class Uploader:
         if obj is None or int(obj.get("ContentLength", -1)) != self.size:
             raise TransientError("object missing or short after completing the upload",
                                  address=self.ctx.address)
-        if str(obj.get("ETag", "")) != expected:
+        stored = str(obj.get("ETag", ""))
+        if stored != expected and _MULTIPART_ETAG.match(stored):
             raise ProviderError(
                 f"stored object ETag {obj.get('ETag')} != expected {expected}: corrupted upload",
                 address=self.ctx.address, hint="destroy this s3_object and apply again",

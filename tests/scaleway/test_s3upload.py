@@ -240,3 +240,29 @@ def test_256mib_upload_killed_at_60_percent_resends_at_most_half(
           f"of {size / MiB:.0f} MiB")
     assert res.bytes_sent <= size / 2
     assert stored_sha(s3, s3_bucket, "big.qcow2") == sha(src)
+
+
+class CorruptingS3(FailingS3):
+    """Flips one byte of part 2 on the wire (after v2s computed its MD5)."""
+
+    def upload_part(self, **kw: Any) -> Any:
+        if kw["PartNumber"] == 2:
+            body = bytearray(kw["Body"])
+            body[100] ^= 0xFF
+            kw["Body"] = bytes(body)
+        return super().upload_part(**kw)
+
+
+def test_a_part_corrupted_in_transit_is_rejected_and_resent(s3_server, s3_bucket,
+                                                            tmp_path) -> None:
+    s3 = client(s3_server)
+    src = make_file(tmp_path / "d.qcow2", 12 * MiB)
+    ctx = FakeContext(ADDR)
+    with pytest.raises(TransientError, match="part 2"):
+        Uploader(CorruptingS3(s3, set()), path=src, bucket=s3_bucket, key="bad.qcow2", ctx=ctx,
+                 concurrency=1, checkpoint_every=0).run()
+    spy = FailingS3(s3, set())
+    Uploader(spy, path=src, bucket=s3_bucket, key="bad.qcow2", ctx=FakeContext(ADDR),
+             checkpoint=ctx.last_checkpoint).run()
+    assert 2 in spy.sent and 1 not in spy.sent
+    assert stored_sha(s3, s3_bucket, "bad.qcow2") == sha(src)
