@@ -165,6 +165,16 @@ class ScalewayProvider:
         """Cheapest type that fits a VM (for `v2s inventory`'s starter config)."""
         return self.catalogue.suggest(zone or self.creds.zone, cpus, memory_mb, windows=windows)
 
+    def catalogue_map(self, zone: str | None = None) -> dict[str, dict[str, Any]]:
+        """The catalogue as the products/servers map (name -> ncpus, ram, arch, prices, …),
+        current Block-capable non-GPU types only: the shape `v2s inventory`'s starter takes."""
+        return {
+            o.name: {"ncpus": o.ncpus, "ram": o.ram_bytes, "arch": o.arch,
+                     "monthly_price": o.monthly_price, "hourly_price": o.hourly_price}
+            for o in self.catalogue.offers(zone or self.creds.zone).values()
+            if o.block_storage and not o.end_of_service and not o.gpu
+        }
+
     def close(self) -> None:
         if self._api is not None:
             self._api.close()

@@ -188,6 +188,8 @@ def test_catalogue_is_paginated_and_read_once(provider: ScalewayProvider, sim: S
     assert len([p for _m, p, _s in sim.log if p.endswith("/products/servers")]) == 1
     best = provider.suggest_type(2, 3000)
     assert best is not None and best.ncpus >= 2 and best.memory_mb >= 3000
+    raw = provider.catalogue_map()
+    assert raw[best.name]["ram"] >= 3000 * 2**20 and raw[best.name]["monthly_price"] > 0
 
 
 def test_suggest_picks_the_cheapest_fitting_type() -> None:
