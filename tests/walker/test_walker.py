@@ -225,3 +225,20 @@ def test_update_in_place_keeps_created_status(tmp_path: Path, parallelism: int) 
     assert rec.attributes["name"] == "renamed" and rec.status is Status.CREATED
     assert all(json.loads(t)["resources"]["migration.a.scw_server"]["status"] == "created"
                for t in sm.history[2:])
+
+
+def test_a_state_write_failure_stops_new_work(tmp_path: Path) -> None:
+    from vmware2scw.errors import StateError
+
+    class Broken(MemoryStateManager):
+        def update(self, change):  # type: ignore[no-untyped-def]
+            if len(self.history) >= 3:
+                raise StateError("disk full")
+            return super().update(change)
+
+    prov = make_provider(tmp_path)
+    plan = plan_of([change(f"migration.m{i}.scw_server", "scw_server") for i in range(6)])
+    result = walk(plan, Broken(), {"test": prov}, opts(tmp_path, parallelism=1))
+    assert not result.ok and not result.interrupted
+    assert result.count("failed") == 1 and result.count("not-started") == 4
+    assert "could not be saved" in result.diagnostics[0].detail

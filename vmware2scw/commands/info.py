@@ -16,7 +16,7 @@ from vmware2scw.errors import ConfigError
 from vmware2scw.graph import build_graph, to_dot, to_mermaid
 from vmware2scw.plan.model import Plan
 from vmware2scw.plan.schema import SCHEMA_FILES, schema_text
-from vmware2scw.registry import available
+from vmware2scw.registry import available, instantiate
 
 
 def graph(
@@ -73,7 +73,8 @@ def inventory(
     """List the source VMs the config's source providers see."""
     with c.session() as s:
         names = [provider] if provider else [
-            n for n in s.loaded.config.providers if s.block(n).source in ("vmware", "test")]
+            n for n in s.loaded.config.providers
+            if hasattr(instantiate(s.block(n).source), "inventory")]
         if not names:
             raise ConfigError("no source provider in the config",
                               hint="add a `vmware` provider under `providers:`")

@@ -23,7 +23,7 @@ from typing import Any
 
 from vmware2scw.config.interpolate import TemplateError, get_attribute, resolve
 from vmware2scw.diagnostics import Diagnostic, error, warning
-from vmware2scw.errors import TransientError, V2SError
+from vmware2scw.errors import StateError, TransientError, V2SError
 from vmware2scw.plan.action import Action
 from vmware2scw.plan.model import Plan, ResourceChange
 from vmware2scw.progress import Event, EventKind
@@ -103,6 +103,7 @@ class _Walk:
         self.lineage = sm.state.lineage
         self.cancelled = threading.Event()
         self.stopping = threading.Event()
+        self.halted = threading.Event()  # the state cannot be saved: start nothing more
         self.diags: list[Diagnostic] = []
         self._lock = threading.RLock()
         self._done: queue.Queue[tuple[str, str, str]] = queue.Queue()
@@ -178,7 +179,7 @@ class _Walk:
         with ThreadPoolExecutor(max_workers=self.opt.parallelism,
                                 thread_name_prefix="v2s-walk") as pool:
             while True:
-                if not self.stopping.is_set():
+                if not self.stopping.is_set() and not self.halted.is_set():
                     held: list[tuple[tuple[int, str, int], str]] = []
                     while ready and len(running) < self.opt.parallelism:
                         item = heapq.heappop(ready)
@@ -251,6 +252,10 @@ class _Walk:
                 if self.cancelled.wait(wait):
                     return self._failed(node, exc, "cancelled while waiting to retry")
                 continue
+            except StateError as exc:
+                self.halted.set()
+                return self._failed(node, exc, "the state could not be saved, so no new work "
+                                    "starts; fix the backend and run again")
             except V2SError as exc:
                 return self._failed(node, exc, "")
             except Exception as exc:
