@@ -107,7 +107,10 @@ class ScalewayProvider:
         self.work_dir = req.work_dir
         self._creds = resolve_credentials(self.settings, self._environ)
         if self.settings.verify_tcp_resolver:
-            self.tcp_targets = server_mod.resolver_targets(self.settings.verify_tcp_resolver)
+            secret = self._creds.secret_key
+            auth = (self._creds.api_url, secret.get_secret_value()) if secret else None
+            self.tcp_targets = server_mod.resolver_targets(self.settings.verify_tcp_resolver,
+                                                           auth=auth)
         diags: list[Diagnostic] = []
         if not self._creds.secret_key:
             diags.append(warning(

@@ -216,10 +216,12 @@ def default_tcp_targets(attrs: Attrs, ports: list[int]) -> list[tuple[str, int]]
     return [(str(host), p) for p in ports] if host else []
 
 
-def resolver_targets(template: str, timeout: float = 10.0) -> TcpProbe:
+def resolver_targets(template: str, timeout: float = 10.0,
+                     auth: tuple[str, str] | None = None) -> TcpProbe:
     """A ``tcp_targets`` hook asking a URL (lab simulator) where each port is forwarded.
 
     ``template`` has ``{server_id}`` and ``{port}``; the answer is ``{"host", "port"}``.
+    ``auth`` = (API URL, token): the token is sent only to URLs under that API URL.
     """
     import requests
 
@@ -227,8 +229,11 @@ def resolver_targets(template: str, timeout: float = 10.0) -> TcpProbe:
         out = []
         for p in ports:
             url = template.format(server_id=attrs["id"], port=p)
+            headers = {}
+            if auth and url.startswith(auth[0].rstrip("/") + "/"):
+                headers["X-Auth-Token"] = auth[1]
             try:
-                res = requests.get(url, timeout=timeout)
+                res = requests.get(url, timeout=timeout, headers=headers)
                 res.raise_for_status()
                 data = res.json()
                 out.append((str(data["host"]), int(data["port"])))

@@ -272,10 +272,12 @@ def test_verify_tcp_resolver_setting_asks_the_lab_where_ports_are(tmp_path: Path
     from v2s_scaleway.server import resolver_targets
 
     asked: list[str] = []
+    tokens: list[str | None] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             asked.append(self.path)
+            tokens.append(self.headers.get("X-Auth-Token"))
             body = json.dumps({"host": "127.0.0.1", "port": 40022}).encode()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -289,8 +291,12 @@ def test_verify_tcp_resolver_setting_asks_the_lab_where_ports_are(tmp_path: Path
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{srv.server_address[1]}/_sim/servers/{{server_id}}/tcp/{{port}}"
-        assert resolver_targets(url)({"id": "abc"}, [22]) == [("127.0.0.1", 40022)]
-        assert asked == ["/_sim/servers/abc/tcp/22"]
+        base = f"http://127.0.0.1:{srv.server_address[1]}"
+        assert resolver_targets(url, auth=(base, "tok"))({"id": "abc"}, [22]) == [
+            ("127.0.0.1", 40022)]
+        assert asked == ["/_sim/servers/abc/tcp/22"] and tokens == ["tok"]
+        resolver_targets(url, auth=("http://elsewhere:1", "tok"))({"id": "abc"}, [22])
+        assert tokens[-1] is None  # the token never goes to another host
     finally:
         srv.shutdown()
         srv.server_close()
