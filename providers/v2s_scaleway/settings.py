@@ -141,7 +141,7 @@ def resolve_credentials(
         env.get("SCW_CONFIG_PATH") or Path.home() / ".config" / "scw" / "config.yaml"
     )
     profile_name = settings.profile or env.get("SCW_PROFILE")
-    explicit = settings.config_file is not None or settings.profile is not None
+    explicit = settings.config_file is not None or settings.profile not in (None, "default")
     from_file = _read_profile(Path(path), profile_name, explicit=explicit)
     values: dict[str, Any] = {}
     for key in _ENV:

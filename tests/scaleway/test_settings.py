@@ -79,3 +79,11 @@ def test_secrets_never_show_in_repr_or_errors(cfg: Path) -> None:
 def test_unknown_setting_is_refused() -> None:
     with pytest.raises(ConfigError, match="trasit_bucket"):
         parse_settings({"trasit_bucket": "x"})
+
+
+def test_profile_default_without_a_config_file_is_not_an_error(tmp_path: Path) -> None:
+    env = {"SCW_CONFIG_PATH": str(tmp_path / "absent.yaml"), "SCW_SECRET_KEY": ENV_SECRET}
+    c = resolve_credentials(ScalewaySettings(profile="default"), environ=env)
+    assert c.secret_key is not None
+    with pytest.raises(ConfigError, match="not found"):
+        resolve_credentials(ScalewaySettings(profile="prod"), environ=env)
