@@ -11,6 +11,7 @@ from v2s_scaleway.provider import RESOURCE_TYPES, ScalewayProvider
 from tests.lab.s3 import MotoS3Server
 from tests.lab.scwsim import Faults, Simulator
 from tests.scaleway.conftest import LINEAGE
+from tests.scaleway.test_provider_sim import count_by_address
 from tests.walker.helpers import MemoryStateManager
 from vmware2scw.desired import Desired, DesiredResource, ProviderBlock
 from vmware2scw.plan import Action, PlanOptions
@@ -54,21 +55,26 @@ def test_plan_apply_noop_destroy_through_the_engine(
     qcow2: Path, tmp_path: Path,
 ) -> None:
     resources: dict[str, DesiredResource] = {}
-    for n in ("eng-01", "eng-02"):
+    names = ("eng-01", "eng-02", "eng-03")
+    for n in names:
         resources.update(chain(n, qcow2, bucket))
     want = Desired(resources=resources,
                    providers={"scaleway": ProviderBlock(local_name="scaleway", source="scaleway")},
-                   config_digest="sha256:x", source_digests={"eng-01": "1", "eng-02": "1"})
+                   config_digest="sha256:x", source_digests=dict.fromkeys(names, "1"))
     provs = {"scaleway": provider}
     sm = MemoryStateManager(State(lineage=LINEAGE))
     opts = WalkOptions(work_dir=tmp_path / "work", desired=want, handle_sigint=False,
                        backoff_base=0.01, backoff_cap=0.05)
     sim.set_faults(Faults(rate_429=0.05, rate_503=0.03, rate_reset=0.02, seed=11))
     plan = make_plan(want, sm.state, provs, PlanOptions())
-    assert sum(1 for c in plan.changes if c.action is Action.CREATE) == 8
+    assert sum(1 for c in plan.changes if c.action is Action.CREATE) == 12
     result = walk(plan, sm, provs, opts)
+    faults = dict(sim.faults.counts)
     sim.set_faults(None)
     assert result.ok, [(o.address, o.status) for o in result.outcomes] + list(result.diagnostics)
+    assert faults["429"] + faults["503"] + faults["reset"] > 0, faults
+    counts = count_by_address(sim)
+    assert len(counts) == 9 and set(counts.values()) == {1}, counts  # no duplicates
     assert "Contents" not in s3_server.client().list_objects_v2(Bucket=bucket)  # transient gone
 
     refreshed, diags = refresh(sm.state, provs)
