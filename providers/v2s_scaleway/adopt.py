@@ -35,9 +35,13 @@ def tag_value(obj_tags: Iterable[str], name: str) -> str | None:
 
 
 def address_tag(ctx_tags: Sequence[str]) -> str:
-    """The ``v2s-address=…`` tag among the context tags (the narrowest filter)."""
+    """The tag to filter listings on: ``v2s-address=…`` (the narrowest), unless it holds a
+    comma (Instance filters split on commas): then the lineage tag."""
     for t in ctx_tags:
-        if t.startswith("v2s-address="):
+        if t.startswith("v2s-address=") and "," not in t:
+            return t
+    for t in ctx_tags:
+        if t.startswith("v2s-lineage="):
             return t
     return ctx_tags[-1]
 

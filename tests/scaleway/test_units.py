@@ -73,3 +73,11 @@ def test_import_size_and_deadline() -> None:
     assert import_size(10 * 2**30) == 11 * 10**9
     st = ScalewaySettings(snapshot_timeout_base=100, snapshot_timeout_per_gib=10)
     assert timeout_for(st, 50 * 2**30) == 600
+
+
+def test_filter_tag_avoids_commas() -> None:
+    from v2s_scaleway.adopt import address_tag
+
+    assert address_tag(TAGS) == TAGS[1]
+    odd = ("v2s-lineage=L", 'v2s-address=migration.a["x,y"].scw_server')
+    assert address_tag(odd) == "v2s-lineage=L"
