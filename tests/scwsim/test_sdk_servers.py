@@ -296,3 +296,36 @@ def test_boot_hook_failure_is_recorded_and_exposed(manual_sim: Simulator, images
     assert state["root_volume_path"] == str(sim.root_volume_path(srv.id))
     assert "did not boot" in state["boot_result"]
     assert inst.get_server(server_id=srv.id).server.state == "running"  # Scaleway cannot tell
+
+
+def test_quotas_exceeded(sim: Simulator) -> None:
+    sim.quotas.update(instances=1, volumes=1)
+    inst = InstanceUtilsV1API(sim.client())
+    _server(inst, "4481c662-2357-432f-b0fd-dd6470c08c49")
+    with pytest.raises(ScalewayException) as exc:
+        _server(inst, "4481c662-2357-432f-b0fd-dd6470c08c49", name="second")
+    body = json.loads(exc.value.response.text)
+    assert (exc.value.status_code, body["type"]) == (403, "quotas_exceeded")
+    assert body["details"] == [{"resource": "instances", "quota": 1, "current": 1}]
+    with pytest.raises(ScalewayException) as exc:
+        BlockV1API(sim.client()).create_volume(
+            name="v", perf_iops=5000, from_empty=CreateVolumeRequestFromEmpty(size=10 * GB)
+        )
+    assert json.loads(exc.value.response.text)["details"][0]["resource"] == "volumes"
+
+
+def test_volume_growth_resizes_its_data(manual_sim: Simulator, images, upload) -> None:  # type: ignore[no-untyped-def]
+    sim = manual_sim
+    inst = InstanceUtilsV1API(sim.client())
+    srv = _server(inst, _image(sim, images, upload))
+    block = BlockV1API(sim.client())
+    vid = srv.volumes["0"].id
+    block.update_volume(volume_id=vid, size=30 * GB)
+    path = sim.root_volume_path(srv.id)
+    assert path is not None
+    out = subprocess.run(
+        ["qemu-img", "info", "--output=json", str(path)], capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout)["virtual-size"] == 30 * GB
+    with pytest.raises(ScalewayException):
+        block.update_volume(volume_id=vid, size=10 * GB)

@@ -8,6 +8,7 @@ the body and no paging headers.
 from __future__ import annotations
 
 import contextlib
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ def new_snapshot(
     store: Store, zone: str, name: str, size: int, project: str, tags: list[str],
     parent: dict[str, Any] | None,
 ) -> dict[str, Any]:  # fmt: skip
+    store.check_quota("snapshots")
     now = store.clock.block_ts()
     snap: dict[str, Any] = {
         "id": store.new_id(), "name": name, "parent_volume": parent, "size": size,
@@ -72,6 +74,7 @@ def refresh_snapshot_status(store: Store, snap: dict[str, Any]) -> None:
 
 
 def import_snapshot(store: Store, req: Request) -> Reply:
+    """Check the object (S3 and qemu-img outside the store lock), then start the import."""
     zone = req.params["zone"]
     region = store.region_of(zone)
     bucket, key, name = req.field("bucket"), req.field("key"), req.field("name")
@@ -95,9 +98,18 @@ def import_snapshot(store: Store, req: Request) -> Reply:
         head.unlink(missing_ok=True)
     snap_size = importer.check_image(info, size)
     project = req.field("project_id") or store.account.project_id
-    snap = new_snapshot(store, zone, name, snap_size, project, req.field("tags") or [], None)
+    with store.lock:
+        snap = new_snapshot(store, zone, name, snap_size, project, req.field("tags") or [], None)
+        return _start_import(store, req, snap, region, bucket, key, int(info["virtual-size"]))
+
+
+def _start_import(
+    store: Store, req: Request, snap: dict[str, Any], region: str, bucket: str, key: str,
+    virtual_size: int,
+) -> Reply:  # fmt: skip
+    """Download and check in a worker; the timer then decides available or error."""
     sid = snap["id"]
-    path = data_dir / f"{sid}.qcow2"
+    path = store.data_dir / "snapshots" / f"{sid}.qcow2"
 
     def work() -> None:
         ok = False
@@ -119,7 +131,7 @@ def import_snapshot(store: Store, req: Request) -> Reply:
             return
         set_status(store, store.snapshots[sid], "available" if store.import_ok[sid] else "error")
 
-    virtual_gib = int(info.get("virtual-size", 0)) / 2**30
+    virtual_gib = virtual_size / 2**30
     store.later(store.timings.import_base + store.timings.import_per_gib * virtual_gib, finish)
     store.spawn(work)
     return _reply(req, render_snapshot(store, snap))
@@ -222,6 +234,7 @@ def new_volume(
 ) -> dict[str, Any]:  # fmt: skip
     if iops not in IOPS_TYPES:
         raise invalid_argument("perf_iops", "must be 5000 or 15000")
+    store.check_quota("volumes")
     now = store.clock.block_ts()
     vol: dict[str, Any] = {
         "id": store.new_id(), "name": name, "type": IOPS_TYPES[iops], "size": size,
@@ -238,8 +251,6 @@ def new_volume(
 
 def clone_data(store: Store, base: Path, volume_id: str, size: int) -> None:
     """Give a volume its own copy-on-write qcow2 of its size over the snapshot's data."""
-    import subprocess
-
     dest = store.data_dir / "volumes" / f"{volume_id}.qcow2"
     dest.parent.mkdir(exist_ok=True, mode=0o700)
     args = ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base), str(dest), str(size)]
@@ -327,6 +338,12 @@ def update_volume(store: Store, req: Request) -> Reply:
         if not isinstance(size, int) or size < vol["size"]:
             raise invalid_argument("size", "a volume can only grow")
         vol["size"] = size
+        path = store.data_path.get(vol["id"])
+        if path is not None and path.parent.name == "volumes":
+            subprocess.run(
+                [store.qemu_img, "resize", "-q", str(path), str(size)],
+                capture_output=True, timeout=60, check=False,
+            )  # fmt: skip
     vol["updated_at"] = store.clock.block_ts()
     return _reply(req, store.view(vol))
 
@@ -354,7 +371,8 @@ def list_volumes(store: Store, req: Request) -> Reply:
 def register(router: Router) -> None:
     for p in PREFIXES:
         z = p + "/zones/<zone>"
-        router.add("POST", z + "/snapshots/import-from-object-storage", import_snapshot, "block")
+        imports = z + "/snapshots/import-from-object-storage"
+        router.add("POST", imports, import_snapshot, "block", locked=False)
         router.add("GET", z + "/snapshots", list_snapshots, "block")
         router.add("POST", z + "/snapshots", create_snapshot, "block")
         router.add("GET", z + "/snapshots/<id>", show_snapshot, "block")

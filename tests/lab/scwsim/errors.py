@@ -97,6 +97,18 @@ def precondition_failed(precondition: str, help_message: str) -> ApiError:
     )
 
 
+def quotas_exceeded(resource: str, quota: int, current: int) -> ApiError:
+    """403 quotas_exceeded (shape of Scaleway's SDK error type)."""
+    return ApiError(
+        403,
+        {
+            "type": "quotas_exceeded",
+            "message": "quota(s) exceeded for this resource",
+            "details": [{"resource": resource, "quota": quota, "current": current}],
+        },
+    )
+
+
 def invalid_request(message: str) -> ApiError:
     """400 of the Instance API for an action not allowed in the server's state."""
     return ApiError(400, {"type": "invalid_request_error", "message": message})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,13 @@ class ObjectStorage:
     def __init__(self, config: S3Config) -> None:
         self.config = config
         self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def client(self, region: str) -> Any:
+        with self._lock:  # boto3's default session is not thread-safe
+            return self._client(region)
+
+    def _client(self, region: str) -> Any:
         if region not in self._clients:
             import boto3
             from botocore.config import Config

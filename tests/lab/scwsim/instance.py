@@ -90,6 +90,7 @@ def _usable_snapshot(store: Store, zone: str, snapshot_id: Any, arg: str) -> dic
 def create_image(store: Store, req: Request) -> Reply:
     zone = req.params["zone"]
     store.region_of(zone)
+    store.check_quota("images")
     arch = req.field("arch")
     if arch not in ("x86_64", "arm64"):
         raise invalid_argument("arch", "must be x86_64 or arm64")
@@ -238,6 +239,7 @@ def _server_volumes(
             vol = block.get_volume(store, zone, tpl["id"])
             if vol["status"] != "available":
                 raise invalid_argument(f"volumes.{key}.id", f"volume is {vol['status']}")
+    store.check_quota("volumes", sum(1 for t in templates.values() if not t.get("id")))
     made: dict[str, dict[str, Any]] = {}
     for key in sorted(templates, key=int):
         tpl = templates[key]
@@ -271,6 +273,7 @@ def create_server(store: Store, req: Request) -> Reply:
         raise invalid_argument("commercial_type", f"{ctype!r} is not a commercial type")
     if store.availability.get(ctype) == "shortage":
         raise out_of_stock("instance_server")
+    store.check_quota("instances")
     image = get_image(store, zone, req.field("image")) if req.field("image") else None
     name = req.field("name") or "server"
     sid = store.new_id()

@@ -116,10 +116,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise invalid_request("the request body is not valid JSON") from None
         if path.startswith("/_sim/"):
             return sim.admin(method, path, body)
-        handler, params, api = sim.router.match(method, path)
+        handler, params, api, locked = sim.router.match(method, path)
         req = Request(method, path, params, query, body)
-        with sim.store.lock:
-            sim.store.tick()
+        if locked:
+            with sim.store.lock:
+                sim.store.tick()
+                reply = handler(sim.store, req)
+        else:
             reply = handler(sim.store, req)
         reply.api = api
         return reply
@@ -181,6 +184,7 @@ class Simulator:
         boot_hook: BootHook | None = None,
         faults: Faults | None = None,
         availability: dict[str, str] | None = None,
+        quotas: dict[str, int] | None = None,
         qemu_img: str = "qemu-img",
         worker_timeout: float = 900.0,
     ) -> None:
@@ -196,6 +200,7 @@ class Simulator:
         self.boot_hook = boot_hook
         self.faults = faults or Faults()
         self.availability = availability
+        self.quotas = dict(quotas or {})
         self.qemu_img = qemu_img
         self.worker_timeout = worker_timeout  # how long stop() waits for imports and hooks
         self.router = build_router()
@@ -228,6 +233,7 @@ class Simulator:
         try:
             store = Store(self.clock, self.timings, self.account, self.data_dir)
             store.availability = dict(DEFAULT_AVAILABILITY) | (self.availability or {})
+            store.quotas = self.quotas
             store.objects = ObjectStorage(self.s3) if self.s3.endpoints else None
             store.spawn = self._spawn
             store.qemu_img = self.qemu_img

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import invalid_argument
+from .errors import invalid_argument, quotas_exceeded
 
 # The Scaleway public organisation that owns marketplace images (as recorded).
 PUBLIC_ORG = "51b656e3-4865-41e8-adbc-0c45bdd780db"
@@ -128,6 +128,7 @@ class Store:
         self.owner: dict[str, str] = {}  # resource id -> organisation
         self.data_path: dict[str, Path] = {}  # snapshot or volume id -> qcow2 on disk
         self.availability: dict[str, str] = {}
+        self.quotas: dict[str, int] = {}  # instances, images, snapshots, volumes -> maximum
         self.on_running: Callable[[str], None] | None = None
         # Set by the Simulator: S3 access for imports, a worker-thread launcher.
         self.objects: Any = None
@@ -163,6 +164,17 @@ class Store:
     def new_mac(self, prefix: str = "de:00:01") -> str:
         n = next(self._mac)
         return f"{prefix}:{(n >> 16) & 0xFF:02x}:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}"
+
+    def check_quota(self, kind: str, adding: int = 1) -> None:
+        """403 quotas_exceeded if ``adding`` more of ``kind`` would pass its quota."""
+        quota = self.quotas.get(kind)
+        if quota is None:
+            return
+        table = {"instances": self.servers, "images": self.images,
+                 "snapshots": self.snapshots, "volumes": self.volumes}[kind]  # fmt: skip
+        current = sum(1 for rid in table if self.owner.get(rid) is None)
+        if current + adding > quota:
+            raise quotas_exceeded(kind, quota, current)
 
     @staticmethod
     def region_of(zone: str) -> str:

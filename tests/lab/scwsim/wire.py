@@ -65,14 +65,18 @@ class Router:
         self._map = Map(strict_slashes=False, merge_slashes=False)
         self._handlers: dict[str, Handler] = {}
         self._apis: dict[str, Api] = {}
+        self._unlocked: set[str] = set()
 
-    def add(self, method: str, rule: str, handler: Handler, api: Api) -> None:
+    def add(self, method: str, rule: str, handler: Handler, api: Api, locked: bool = True) -> None:
+        """``locked=False``: the handler takes the store lock itself (slow I/O outside it)."""
         endpoint = f"{method} {rule}"
         self._map.add(Rule(rule, endpoint=endpoint, methods=[method]))
         self._handlers[endpoint] = handler
         self._apis[endpoint] = api
+        if not locked:
+            self._unlocked.add(endpoint)
 
-    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str], Api]:
+    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str], Api, bool]:
         adapter = self._map.bind("simulator", "/")
         try:
             endpoint, params = adapter.match(path, method=method)
@@ -82,4 +86,5 @@ class Router:
             ) from None
         except NotFound:
             raise ApiError(404, {"type": "not_found", "message": "path not found"}) from None
-        return self._handlers[str(endpoint)], dict(params), self._apis[str(endpoint)]
+        ep = str(endpoint)
+        return self._handlers[ep], dict(params), self._apis[ep], ep not in self._unlocked
