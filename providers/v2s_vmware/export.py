@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import requests
+import urllib3
 
 from vmware2scw.errors import ProviderError, TransientError
 
@@ -85,36 +86,49 @@ class DatastoreReader:
     def get(self, url: str, headers: dict[str, str] | None = None, *, attempts: int = 4) -> bytes:
         """The body of a GET, retried on resets and 5xx, re-logging in once on 401/403."""
         delay, relogged = 0.2, False
+        err: Exception = TransientError("datastore read failed", address=self.address)
         for attempt in range(attempts):
             try:
-                r = self._http().get(url, headers=headers or {}, timeout=self.timeout_s)
+                status, body = self._once(url, headers or {})
             except requests.exceptions.SSLError as exc:
                 raise ProviderError(f"TLS check of the datastore endpoint failed: {exc}",
                                     address=self.address) from None
-            except requests.RequestException as exc:
-                err: Exception = TransientError(f"datastore read failed: {exc}",
-                                                address=self.address)
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                err = TransientError(f"datastore read failed: {exc}", address=self.address)
             else:
-                if r.status_code in (200, 206):
+                if status in (200, 206):
                     with self._lock:
-                        self.fetched += len(r.content)
-                    return r.content
-                if r.status_code in (401, 403) and not relogged:
+                        self.fetched += len(body)
+                    return body
+                if status in (401, 403) and not relogged:
                     self._relogin()
                     relogged = True
                     continue
-                if r.status_code == 404:
+                if status == 404:
                     where = url.split("?", 1)[0]
                     raise ProviderError(f"disk file not found on the datastore ({where})",
                                         address=self.address, hint="refresh and plan again")
-                err = TransientError(f"datastore read answered HTTP {r.status_code}",
+                if status < 500 and status != 429:
+                    raise ProviderError(f"datastore read answered HTTP {status}",
+                                        address=self.address)
+                err = TransientError(f"datastore read answered HTTP {status}",
                                      address=self.address)
-                if r.status_code < 500 and r.status_code != 429:
-                    raise ProviderError(str(err.message), address=self.address)
             if attempt + 1 < attempts:
                 time.sleep(delay)
                 delay *= 2
         raise err
+
+    def _once(self, url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        """One GET; the body is read in one call (much faster than requests' 10 KiB steps)."""
+        with self._http().get(url, headers=headers, timeout=self.timeout_s, stream=True) as r:
+            if r.status_code not in (200, 206):
+                return r.status_code, b""
+            body = r.raw.read(decode_content=True)
+            expected = r.headers.get("Content-Length")
+            if expected is not None and len(body) != int(expected):
+                raise urllib3.exceptions.ProtocolError(
+                    f"short read: {len(body)} of {expected} bytes")
+            return r.status_code, body
 
 
 def resolve_extent(reader: DatastoreReader, base_url: str, dc_path: str, disk_file: str
@@ -151,7 +165,7 @@ def _store(fd: int, offset: int, data: bytes, fresh: bool) -> int:
     zero = bytes(min(BLOCK, len(data)))
     for start in range(0, len(data), BLOCK):
         block = view[start : start + BLOCK]
-        if block == zero[: len(block)]:
+        if data[start : start + BLOCK] == zero[: len(block)]:  # bytes compare: memcmp speed
             holes += len(block)
             if not fresh:
                 _punch_hole(fd, offset + start, len(block))
