@@ -23,6 +23,7 @@ from vmware2scw.plan.render_text import render_text
 from vmware2scw.plan.staleness import check_current
 from vmware2scw.provider import Provider
 from vmware2scw.refresh import refresh
+from vmware2scw.report import write_report
 from vmware2scw.state.backend import Backend
 from vmware2scw.state.lock import held
 from vmware2scw.state.model import State, Status
@@ -178,6 +179,10 @@ def _execute(s: c.Session, backend: Backend, state: State, result: Plan, desired
     if not result.destroy and not result.refresh_only:
         apply_outputs(sm, desired)
     print_report(res, operation, json_out=json_out)
+    if operation == "apply":  # Markdown + HTML run report (vmware2scw/report.py)
+        md = write_report(res, result, sm.state, s.work_dir, started=time.time() - res.seconds)
+        if not json_out:
+            c.out(f"Run report: {md} (also .html, .json)")
     if res.interrupted:
         raise typer.Exit(c.INTERRUPTED)
     if not res.ok:
