@@ -329,3 +329,21 @@ def test_volume_growth_resizes_its_data(manual_sim: Simulator, images, upload) -
     assert json.loads(out.stdout)["virtual-size"] == 30 * GB
     with pytest.raises(ScalewayException):
         block.update_volume(volume_id=vid, size=10 * GB)
+
+
+def test_parallel_clients_see_consistent_state(sim: Simulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def life(i: int) -> str:
+        inst = InstanceUtilsV1API(sim.client())
+        srv = _server(inst, "4481c662-2357-432f-b0fd-dd6470c08c49", name=f"p{i}", tags=["par"])
+        inst.server_action(server_id=srv.id, action="poweron")
+        while inst.get_server(server_id=srv.id).server.state != "running":
+            sim.store.tick()
+        return str(srv.id)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = list(pool.map(life, range(12)))
+    listed = InstanceUtilsV1API(sim.client()).list_servers_all(tags=["par"], per_page=5)
+    assert sorted(s.id for s in listed) == sorted(ids)
+    assert {s.state for s in listed} == {"running"}
