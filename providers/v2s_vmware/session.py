@@ -8,6 +8,8 @@ way: both avoid vcsim bugs and keep the number of SOAP calls independent of the 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import socket
 import ssl
 import threading
 import time
@@ -63,6 +65,21 @@ def ssl_context(settings: VMwareSettings) -> ssl.SSLContext:
     return ctx
 
 
+def peer_fingerprint(host: str, port: int, algorithm: str, timeout_s: float) -> str:
+    """Hex digest of the DER certificate the server presents (no verification)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((host, port), timeout=timeout_s) as raw, \
+            ctx.wrap_socket(raw, server_hostname=host) as tls:
+        der = tls.getpeercert(binary_form=True) or b""
+    return hashlib.new(algorithm, der).hexdigest()
+
+
+def _colons(hexed: str) -> str:
+    return ":".join(hexed[i : i + 2] for i in range(0, len(hexed), 2)).upper()
+
+
 def _fault_text(exc: Any) -> str:
     msg = getattr(exc, "msg", "") or getattr(exc, "localizedMessage", "") or ""
     return f"{type(exc).__name__}: {msg}".strip(": ") if msg else type(exc).__name__
@@ -103,6 +120,19 @@ class Session:
 
     def _connect(self) -> None:
         host, port = self.settings.host_port
+        pinned = self.settings.thumbprint
+        if pinned:  # checked even when the CA chain verifies, before credentials are sent
+            algorithm = "sha1" if len(pinned) == 40 else "sha256"
+            try:
+                seen = peer_fingerprint(host, port, algorithm, self.settings.timeout_s)
+            except OSError as exc:
+                raise TransientError(f"cannot reach vCenter {host}: {exc}") from None
+            if seen != pinned:
+                raise ProviderError(
+                    f"vCenter {host} presented a certificate that does not match the pinned "
+                    f"thumbprint (it presents {algorithm.upper()} {_colons(seen)})",
+                    hint="check `thumbprint` against the certificate vCenter shows",
+                )
         try:
             if self._stub is None:
                 self._stub = _CountingStub(

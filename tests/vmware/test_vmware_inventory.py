@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 from v2s_vmware._vmomi import vim
 from v2s_vmware.inventory import inventory
 from v2s_vmware.provider import VMwareProvider
-from v2s_vmware.session import Session
+from v2s_vmware.session import Session, _PinnedAdapter
 from v2s_vmware.settings import resolve
 
 from tests.lab.scenario import VM, Disk, Nic, load
@@ -110,10 +111,14 @@ def test_tls_verified_by_default_pinned_or_insecure(vc: Vcsim, tmp_path: Path,
     wrong = "AA:" * 19 + "AA"
     with pytest.raises(ProviderError, match="thumbprint"):
         Session(resolve({**base, "thumbprint": wrong}, {})).content  # noqa: B018
-    bad_http = Session(resolve({**base, "ca_file": str(vc.cert_file), "thumbprint": wrong}, {}))
-    with pytest.raises(Exception, match=r"[Ff]ingerprint"):
-        bad_http.http().get(f"https://{vc.host}/about", timeout=5)
-    bad_http.close()
+    # a CA-valid certificate that is not the pinned one is refused too (SOAP and HTTP)
+    with pytest.raises(ProviderError, match="does not match the pinned"):
+        Session(resolve({**base, "ca_file": str(vc.cert_file), "thumbprint": wrong}, {})).content  # noqa: B018
+    with requests.Session() as bad_http:  # the adapter datastore transfers use
+        bad_http.trust_env, bad_http.verify = False, False
+        bad_http.mount("https://", _PinnedAdapter(wrong.replace(":", "").lower()))
+        with pytest.raises(requests.exceptions.SSLError, match=r"[Ff]ingerprint"):
+            bad_http.get(f"https://{vc.host}/about", timeout=5)
     # REQUESTS_CA_BUNDLE in the environment does not override our verify setting
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(vc.cert_file))
     s = Session(resolve({**base, "thumbprint": vc.thumbprint}, {}))
