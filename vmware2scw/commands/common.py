@@ -37,6 +37,9 @@ INTERNAL = 70
 INTERRUPTED = 130
 
 
+OFFLINE_LINEAGE = "00000000-0000-0000-0000-000000000000"  # commands that never touch state
+
+
 @dataclass
 class Globals:
     """Options given before the sub-command."""

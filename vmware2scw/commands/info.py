@@ -32,8 +32,7 @@ def graph(
         saved = Plan.from_json(plan_file.read_bytes())
         actions = {ch.address: ch.action.value for ch in saved.changes}
     with c.session() as s:
-        state = s.read_state(s.backend())
-        g = build_graph(s.desired(state.lineage))
+        g = build_graph(s.desired(c.OFFLINE_LINEAGE))
     c.out(to_dot(g, actions) if fmt == "dot" else to_mermaid(g, actions))
 
 
@@ -78,8 +77,7 @@ def inventory(
         if not names:
             raise ConfigError("no source provider in the config",
                               hint="add a `vmware` provider under `providers:`")
-        state = s.read_state(s.backend())
-        s.open_registry(state.lineage)
+        s.open_registry(c.OFFLINE_LINEAGE)
         found: list[dict[str, Any]] = []
         for name in names:
             resp = s.inventory(name, tuple(match or ()))
