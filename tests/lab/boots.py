@@ -231,6 +231,11 @@ class GuestBoots:
             self.stop_server(info.server_id, rec.reason)
         return rec
 
+    def close_boots(self) -> None:
+        """Stop every running guest (the endpoint stays up)."""
+        for sid in list(self._procs):
+            self.stop_server(sid, "stopped by the lab")
+
     def stop_server(self, server_id: str, why: str = "server stopped") -> None:
         with self._lock:
             proc = self._procs.pop(server_id, None)
