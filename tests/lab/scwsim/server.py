@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import block, instance, network
+from . import block, images, instance, ips, network
 from .errors import ApiError, denied_authentication, invalid_request, rate_limited
 from .faults import Faults
 from .importer import ObjectStorage, S3Config
@@ -39,7 +39,9 @@ ENVOY_503 = b"upstream connect error or disconnect/reset before headers. reset r
 def build_router() -> Router:
     router = Router()
     block.register(router)
+    images.register(router)
     instance.register(router)
+    ips.register(router)
     network.register(router)
     return router
 
@@ -238,7 +240,7 @@ class Simulator:
             store.spawn = self._spawn
             store.qemu_img = self.qemu_img
             store.on_running = self._on_running
-            instance.seed_marketplace(store)
+            images.seed_marketplace(store)
             self._store = store
             self._httpd = _HTTPServer((self.host, self.port), _Handler)
             self._httpd.sim = self
