@@ -13,7 +13,7 @@ from . import block
 from .catalogue import MARKETPLACE
 from .errors import invalid_argument, not_found, permissions_denied
 from .store import PUBLIC_ORG, Store, instance_page
-from .wire import Reply, Request, Router
+from .wire import Reply, Request, Router, instance_filter
 
 P = "/instance/v1/zones/<zone>"
 
@@ -135,21 +135,10 @@ def delete_image(store: Store, req: Request) -> Reply:
 
 
 def list_images(store: Store, req: Request) -> Reply:
-    zone = req.params["zone"]
-    items = [i for i in store.images.values() if i["zone"] == zone]
-    for field_name in ("project", "organization", "arch"):
-        value = req.q(field_name)
-        if value:
-            items = [i for i in items if i[field_name] == value]
-    name = req.q("name")
-    if name:
-        items = [i for i in items if name in i["name"]]
+    items = instance_filter(req, list(store.images.values()), ("project", "organization", "arch"))
     public = req.q("public")
     if public is not None:
         items = [i for i in items if i["public"] == (public.lower() == "true")]
-    tags = [t for t in (req.q("tags") or "").split(",") if t]
-    if tags:
-        items = [i for i in items if set(tags) <= set(i["tags"])]
     page, headers = instance_page(req.query, items, "/images")
     return Reply(200, {"images": [store.view(i) for i in page]}, headers)
 

@@ -22,7 +22,7 @@ from .errors import (
 )
 from .images import get_image, location
 from .store import Store, instance_page
-from .wire import Reply, Request, Router
+from .wire import Reply, Request, Router, instance_filter
 
 P = "/instance/v1/zones/<zone>"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -185,18 +185,8 @@ def show_server(store: Store, req: Request) -> Reply:
 
 
 def list_servers(store: Store, req: Request) -> Reply:
-    zone = req.params["zone"]
-    items = [s for s in store.servers.values() if s["zone"] == zone]
-    for field_name in ("project", "organization", "commercial_type", "state"):
-        value = req.q(field_name)
-        if value:
-            items = [s for s in items if s[field_name] == value]
-    name = req.q("name")
-    if name:
-        items = [s for s in items if name in s["name"]]
-    tags = [t for t in (req.q("tags") or "").split(",") if t]
-    if tags:  # Instance: every listed tag must be present
-        items = [s for s in items if set(tags) <= set(s["tags"])]
+    exact = ("project", "organization", "commercial_type", "state")
+    items = instance_filter(req, list(store.servers.values()), exact)
     ids = [i for i in (req.q("servers") or "").split(",") if i]
     if ids:
         items = [s for s in items if s["id"] in ids]

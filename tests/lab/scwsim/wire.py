@@ -38,6 +38,25 @@ class Request:
         return self.body.get(name, default)
 
 
+def instance_filter(
+    req: Request, items: list[dict[str, Any]], exact: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Instance list filters: ``zone``, equal ``exact`` fields, ``name`` substring, and
+    ``tags=a,b`` (every tag must be present)."""
+    items = [i for i in items if i["zone"] == req.params["zone"]]
+    for field_name in exact:
+        value = req.q(field_name)
+        if value:
+            items = [i for i in items if i[field_name] == value]
+    name = req.q("name")
+    if name:
+        items = [i for i in items if name in i["name"]]
+    tags = [t for t in (req.q("tags") or "").split(",") if t]
+    if tags:
+        items = [i for i in items if set(tags) <= set(i["tags"])]
+    return items
+
+
 @dataclass
 class Reply:
     """One answer: status, JSON body (None = empty) and extra headers."""
