@@ -184,6 +184,8 @@ def _execute(s: c.Session, backend: Backend, state: State, result: Plan, desired
             c.out(f"Run report: {md} (also .html, .json)")
     if res.interrupted:
         raise typer.Exit(c.INTERRUPTED)
+    if not res.outcomes and not res.ok:  # refused before any work (e.g. prevent_destroy)
+        raise typer.Exit(c.ERROR)
     if not res.ok:
         raise typer.Exit(c.PARTIAL)
 

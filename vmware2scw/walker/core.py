@@ -117,8 +117,8 @@ class _Walk:
         if self.plan.refresh_only:
             self._apply_drift()
             return WalkResult(diagnostics=tuple(self.diags), seconds=time.monotonic() - began)
-        self.old = {a: r for a, r in self.sm.state.resources.items()
-                    if any(c.address == a for c in self.plan.changes)}
+        planned = {c.address for c in self.plan.changes}
+        self.old = {a: r for a, r in self.sm.state.resources.items() if a in planned}
         self.nodes = build_nodes(self.plan, self.sm.state, self._kind)
         if self._refuse_prevent_destroy():
             return WalkResult(diagnostics=tuple(self.diags))

@@ -9,7 +9,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from vmware2scw.desired import Desired
-from vmware2scw.diagnostics import Diagnostic
+from vmware2scw.diagnostics import Diagnostic, has_errors
 from vmware2scw.progress import Sink, null_sink
 from vmware2scw.state.model import State
 
@@ -64,8 +64,9 @@ class WalkResult(BaseModel):
 
     @property
     def ok(self) -> bool:
-        """True when every node succeeded and nothing was interrupted."""
-        return not self.interrupted and all(o.status == "ok" for o in self.outcomes)
+        """True when every node succeeded, nothing was interrupted and no error was reported."""
+        return (not self.interrupted and all(o.status == "ok" for o in self.outcomes)
+                and not has_errors(self.diagnostics))
 
     def count(self, status: str) -> int:
         """Number of nodes with that status."""
