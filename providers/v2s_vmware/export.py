@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import hashlib
 import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -69,6 +70,7 @@ class ExportStats:
     fetched_bytes: int = 0  # bytes transferred over HTTP in this run
     hole_bytes: int = 0  # bytes left as holes in this run
     chunks: int = 0
+    sha256: str = ""  # of the whole file, once every chunk is there
 
 
 class DatastoreReader:
@@ -177,15 +179,20 @@ def _store(fd: int, offset: int, data: bytes, fresh: bool) -> int:
 def fetch_chunks(reader: DatastoreReader, url: str, out: Path, *, size: int, chunk: int,
                  parallel: int, done: set[int], on_chunk: Callable[[int, ExportStats], None],
                  cancelled: threading.Event) -> ExportStats:
-    """Fetch every chunk index not in ``done`` into ``out`` (sparse); ``done`` grows in place."""
+    """Fetch every chunk index not in ``done`` into ``out`` (sparse); ``done`` grows in place.
+
+    While workers fetch, this thread hashes the file in order as the finished prefix
+    grows, so ``stats.sha256`` is ready when the last chunk lands (no second pass).
+    """
     fresh = not out.exists()
     with out.open("ab"):
         pass
     os.truncate(out, size)
     stats = ExportStats()
-    todo = [i for i in range((size + chunk - 1) // chunk) if i not in done]
-    lock = threading.Lock()
-    fd = os.open(out, os.O_WRONLY)
+    total = (size + chunk - 1) // chunk
+    todo = [i for i in range(total) if i not in done]
+    cond = threading.Condition()
+    fd = os.open(out, os.O_RDWR)
     try:
         def one(i: int) -> None:
             if cancelled.is_set():
@@ -197,23 +204,46 @@ def fetch_chunks(reader: DatastoreReader, url: str, out: Path, *, size: int, chu
                                     f"{end - start + 1}-byte range (Range ignored?)",
                                     address=reader.address)
             holes = _store(fd, start, data, fresh)
-            with lock:
+            with cond:
                 done.add(i)
                 stats.fetched_bytes += len(data)
                 stats.hole_bytes += holes
                 stats.chunks += 1
                 on_chunk(i, stats)
+                cond.notify_all()
 
+        hasher, next_i = hashlib.sha256(), 0
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="v2s-export") as pool:
             futures = [pool.submit(one, i) for i in todo]
-            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [f for f in finished if f.exception() is not None]
+
+            def wake(_f: object) -> None:
+                with cond:
+                    cond.notify_all()
+
+            for f in futures:
+                f.add_done_callback(wake)
+            def settled(n: int) -> bool:
+                return n in done or all(f.done() for f in futures)
+
+            while next_i < total:
+                with cond:
+                    ready = cond.wait_for(functools.partial(settled, next_i), timeout=1.0)
+                    have = next_i in done
+                if have:
+                    length = min(size, (next_i + 1) * chunk) - next_i * chunk
+                    hasher.update(os.pread(fd, length, next_i * chunk))
+                    next_i += 1
+                elif ready:  # every worker finished, yet a chunk is missing: failed/cancelled
+                    break
+            failed = [f for f in futures if f.done() and f.exception() is not None]
             if failed:
                 for f in futures:
                     f.cancel()
                 exc = failed[0].exception()
                 assert exc is not None
                 raise exc
+        if next_i == total:
+            stats.sha256 = hasher.hexdigest()
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -326,8 +326,7 @@ class VMwareProvider:
         if len(done) != total_chunks:
             raise TransientError(f"export interrupted with {len(done)}/{total_chunks} chunks "
                                  "done; the checkpoint keeps them", address=a)
-        ctx.progress("checksum", size, size)
-        digest = export.file_sha256(out, ctx.cancelled)
+        digest = stats.sha256 or export.file_sha256(out, ctx.cancelled)
         return {**p, "path": str(out), "size": size, "sha256": digest,
                 "allocated_bytes": export.allocated_bytes(out)}
 

@@ -91,7 +91,7 @@ def test_two_disk_vm_exports_identical_sparse_disks(vc: Vcsim, provider: VMwareP
         # zero regions stay holes: far less allocated than the disk's size
         nonzero = sum(len(d) for _, d in disks[k].data)
         assert out["allocated_bytes"] <= nonzero + 2 * MiB < out["size"]
-        assert ctx.events[-1][0] == "checksum" and ctx.checkpoints
+        assert ctx.events[-1][:3] == ("export", out["size"], out["size"]) and ctx.checkpoints
         assert seen == [("v2s-01234567",)]  # the snapshot exists during the export
         # read sees the file; delete removes it
         ref = ResourceRef(address=addr, type="disk_export", attributes=out)
@@ -141,7 +141,9 @@ def test_interrupted_export_resumes_with_only_missing_ranges(
                                       planned=attrs, checkpoint=checkpoint), ctx2).attributes
     second = provider.export_stats[addr].fetched_bytes
     assert second == size - done_chunks * MiB  # only the missing ranges moved
-    assert Path(out["path"]).read_bytes() == loaded.local_files["resume-me"][0].read_bytes()
+    whole = loaded.local_files["resume-me"][0].read_bytes()
+    assert Path(out["path"]).read_bytes() == whole
+    assert out["sha256"] == hashlib.sha256(whole).hexdigest()  # resumed chunks hashed too
 
 
 def test_destroy_removes_leftover_v2s_snapshot_and_nothing_else(
@@ -202,7 +204,9 @@ def test_export_killed_half_way_resumes_from_its_last_checkpoint(
     out = provider.apply(ApplyRequest(address=addr, type="disk_export", prior=None,
                                       planned=attrs, checkpoint=checkpoint), ctx).attributes
     assert provider.export_stats[addr].fetched_bytes == size - done * MiB
-    assert Path(out["path"]).read_bytes() == loaded.local_files["kill-me"][0].read_bytes()
+    whole = loaded.local_files["kill-me"][0].read_bytes()
+    assert Path(out["path"]).read_bytes() == whole
+    assert out["sha256"] == hashlib.sha256(whole).hexdigest()
 
 
 def test_read_finds_the_snapshot_of_a_renamed_vm(vc: Vcsim, provider: VMwareProvider,
