@@ -94,3 +94,17 @@ def test_single_sigint_waits_for_running_work(tmp_path: Path) -> None:
     assert f"{SLOW}: apply done" in out  # the running resource finished
     state = json.loads((tmp_path / "v2s.tfstate.json").read_text())
     assert state["resources"][SLOW]["status"] == "created"
+
+
+def test_two_applies_started_together_exactly_one_runs(tmp_path: Path) -> None:
+    write_config(tmp_path, project_config(knobs={"slow": {SLOW: 3.0}}))
+    procs = [subprocess.Popen(v2s_cmd("apply", "-auto-approve"), cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True) for _ in range(2)]
+    results = [(p, *p.communicate(timeout=120)) for p in procs]
+    codes = sorted(p.returncode for p, _, _ in results)
+    assert codes == [0, 3], [(p.returncode, err) for p, _, err in results]
+    winner = next(p for p, _, _ in results if p.returncode == 0)
+    loser_err = next(err for p, _, err in results if p.returncode == 3)
+    assert f"pid {winner.pid}" in loser_err
+    assert live(tmp_path)[SLOW] == 1
