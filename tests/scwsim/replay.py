@@ -4,7 +4,8 @@ A ``Replayer`` maps recorded ids to the simulator's (learnt from answers, or set
 by a scenario's set-up), moves the simulator's manual clock by the time between
 recorded exchanges, and checks each answer against the recording: status,
 headers, field names (nothing missing, nothing the recordings never show),
-JSON types at every level, and the values of state-like fields exactly.
+JSON types at every level, the key order of raw (not re-encoded) bodies, and the
+values of state-like fields exactly.
 """
 
 from __future__ import annotations
@@ -169,6 +170,9 @@ class Replayer:
                 return
             missing = set(rec) - set(got)
             assert not missing, f"{at}: fields {missing} missing"
+            if list(rec) != sorted(rec):  # a raw body (not re-encoded): same key order
+                order = [k for k in got if k in rec]
+                assert order == list(rec), f"{at}: key order {order} != recorded {list(rec)}"
             invented = set(got) - self.keys.get(path, set()) - set(rec)
             assert not invented, f"{at}: fields {invented} never seen in the recordings"
             for k in rec:
