@@ -22,7 +22,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 
-from v2s_scaleway.s3upload import Uploader, make_s3_client
+from v2s_scaleway.s3client import make_s3_client
+from v2s_scaleway.s3upload import Uploader
 
 from tests.lab.s3 import ACCESS_KEY, REGION, SECRET_KEY, MotoS3Server
 from tests.scaleway.fakes import FakeContext

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vmware2scw.diagnostics import Diagnostic, error, info, warning
+from vmware2scw.diagnostics import Diagnostic, warning
 from vmware2scw.errors import ProviderError
 from vmware2scw.provider import (
     ApplyContext,
@@ -34,13 +34,14 @@ from vmware2scw.provider import (
 
 from . import image as image_mod
 from . import server as server_mod
+from . import server_plan
 from . import snapshot as snapshot_mod
 from .adopt import address_tag, has_tags, tag_value
 from .catalogue import Catalogue, Offer
 from .client import ScalewayClient
-from .networks import map_networks
-from .s3upload import SHA_META, Uploader, delete_object, ensure_bucket, list_prefix
-from .s3upload import make_s3_client as _make_s3
+from .s3client import delete_object, ensure_bucket, list_prefix
+from .s3client import make_s3_client as _make_s3
+from .s3upload import SHA_META, Uploader
 from .settings import (
     SENSITIVE_SETTINGS,
     Credentials,
@@ -263,7 +264,8 @@ class ScalewayProvider:
         diags: list[Diagnostic] = []
         desired = dict(req.desired)
         if req.type == "scw_server":
-            desired, more = self._plan_server_inputs(req, desired)
+            desired, more = server_plan.resolve_networks(
+                desired, self.settings.drop_unmapped_nics, req.address)
             diags += more
         replace: list[str] = []
         if req.prior is not None:
@@ -279,62 +281,16 @@ class ScalewayProvider:
             else:
                 planned[attr] = req.prior.get(attr) if req.prior else None
         if req.type == "scw_server":
-            diags += self._plan_server_notes(req, planned, unknown, new)
+            diags += server_plan.notes(self.catalogue, self._zone(planned), req.address,
+                                       req.prior, planned, unknown, new, self._add_to_total)
         return PlanResponse(planned=planned, unknown=tuple(sorted(unknown)),
                             replace_paths=tuple(replace), diagnostics=tuple(diags))
 
-    def _plan_server_inputs(self, req: PlanRequest, desired: Attrs) -> tuple[Attrs, list[Any]]:
-        """Resolve ``network_mapping`` + ``source_nics`` into ``private_networks``."""
-        diags: list[Diagnostic] = []
-        mapping = desired.pop("network_mapping", None)
-        nics = desired.pop("source_nics", None)
-        drop = desired.pop("drop_unmapped_nics", None)
-        drop = self.settings.drop_unmapped_nics if drop is None else bool(drop)
-        if mapping is not None or nics is not None:
-            pns, diags = map_networks(nics or [], mapping or {}, drop_unmapped=drop,
-                                      address=req.address)
-            desired.setdefault("private_networks", pns)
-            if desired["private_networks"] is None:
-                desired["private_networks"] = pns
-        return desired, diags
-
-    def _plan_server_notes(self, req: PlanRequest, planned: Attrs, unknown: set[str],
-                           new: bool) -> list[Diagnostic]:
-        diags: list[Diagnostic] = []
-        ctype = planned.get("commercial_type")
-        zone = self._zone(planned)
-        offer: Offer | None = None
-        if ctype and "commercial_type" not in unknown:
-            try:
-                offers = self.catalogue.offers(zone)
-            except ProviderError as exc:
-                return [warning("instance catalogue unavailable: prices not shown",
-                                exc.message, address=req.address)]
-            offer = offers.get(str(ctype))
-            if offer is None:
-                near = ", ".join(sorted(offers)[:8])
-                return [error(f"unknown commercial type {ctype!r} in {zone}",
-                              f"Known types include: {near}", address=req.address)]
-            cpus, mem = planned.get("source_cpus"), planned.get("source_memory_mb")
-            if (cpus and offer.ncpus < int(cpus)) or (mem and offer.memory_mb < int(mem)):
-                diags.append(warning(
-                    f"{ctype} has {offer.ncpus} vCPU / {offer.memory_mb} MiB, "
-                    f"less than the VM's {cpus} vCPU / {mem} MiB", address=req.address))
-        if new and offer is not None:
-            planned["monthly_price"] = offer.monthly_price
-            unknown.discard("monthly_price")
-            with self._lock:
-                self._planned_total += offer.monthly_price
-                total = self._planned_total
-            diags.append(info(
-                f"new server {ctype}: about €{offer.monthly_price:.2f}/month",
-                f"running total of new servers in this plan: €{total:.2f}/month",
-                address=req.address))
-        if not new and req.prior and req.prior.get("commercial_type") != ctype:
-            diags.append(warning(
-                f"changing the type {req.prior.get('commercial_type')} -> {ctype} stops and "
-                "starts the server", address=req.address))
-        return diags
+    def _add_to_total(self, price: float) -> float:
+        """Add a new server's monthly price to this run's total; return the total."""
+        with self._lock:
+            self._planned_total += price
+            return self._planned_total
 
     # --- apply / delete --------------------------------------------------------------------
 
@@ -374,8 +330,7 @@ class ScalewayProvider:
         elif req.type == "scw_image":
             attrs = image_mod.apply_image(self.api, st, p, ctx)
         elif req.type == "scw_server":
-            p, _ = self._plan_server_inputs(
-                PlanRequest(address=ctx.address, type=req.type, prior=None, desired=p), p)
+            p, _ = server_plan.resolve_networks(p, st.drop_unmapped_nics, ctx.address)
             attrs = server_mod.apply_server(self.api, st, self.catalogue, p, req.prior, ctx,
                                             self.tcp_targets)
         else:

@@ -12,16 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from v2s_scaleway.s3upload import (
-    MAX_PARTS,
-    MiB,
-    Uploader,
-    choose_part_size,
-    delete_object,
-    ensure_bucket,
-    list_uploads,
-    make_s3_client,
-)
+from v2s_scaleway.s3client import delete_object, ensure_bucket, list_uploads, make_s3_client
+from v2s_scaleway.s3upload import MAX_PARTS, MiB, Uploader, choose_part_size
 
 from tests.lab.s3 import ACCESS_KEY, REGION, SECRET_KEY, MotoS3Server
 from tests.scaleway.fakes import FakeContext

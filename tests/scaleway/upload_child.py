@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from v2s_scaleway.s3upload import Uploader, make_s3_client
+from v2s_scaleway.s3client import make_s3_client
+from v2s_scaleway.s3upload import Uploader
 
 from tests.lab.s3 import ACCESS_KEY, REGION, SECRET_KEY
 from tests.scaleway.fakes import FakeContext
