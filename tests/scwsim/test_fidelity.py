@@ -381,3 +381,13 @@ def test_recording_replays(
     exs = exchanges(load(name))
     SCENARIOS[name](replayer, exs, s3_server, images["valid"])
     assert replayer.replayed == len(exs), "every recorded exchange must be replayed"
+
+
+def test_json_spacing_of_each_api(manual_sim: Simulator) -> None:
+    """Instance bodies use ", " and ": "; raw Block bodies ", " and ":" (README)."""
+    r = Replayer(manual_sim, {})
+    inst = r.call("GET", f"{I}/images/{UBUNTU_2204}").text
+    assert '"state": "available", ' in inst
+    vid = volume(r, "v", 10 * GB)
+    blk = r.call("GET", f"{B}/volumes/{vid}").text
+    assert '"status":"available", "tags":[]' in blk
