@@ -11,7 +11,7 @@ import yaml
 
 from vmware2scw import __version__
 from vmware2scw.commands import common as c
-from vmware2scw.config import json_schema
+from vmware2scw.config.schema import schema_text as config_schema_text
 from vmware2scw.errors import ConfigError
 from vmware2scw.graph import build_graph, to_dot, to_mermaid
 from vmware2scw.plan.model import Plan
@@ -36,10 +36,10 @@ def graph(
     c.out(to_dot(g, actions) if fmt == "dot" else to_mermaid(g, actions))
 
 
-def schemas() -> dict[str, dict[str, Any]]:
-    """The JSON Schemas v2s publishes (schemas/), by file name."""
-    return {"config.schema.json": json_schema(),
-            **{name: make() for name, make in SCHEMA_FILES.items()}}
+def schemas() -> dict[str, str]:
+    """The JSON Schemas v2s publishes (schemas/), by file name, as their stored text."""
+    return {"config.schema.json": config_schema_text(),
+            **{name: schema_text(make()) for name, make in SCHEMA_FILES.items()}}
 
 
 def schema(
@@ -52,13 +52,13 @@ def schema(
     if write is not None:
         write.mkdir(parents=True, exist_ok=True)
         for name, doc in docs.items():
-            (write / name).write_text(schema_text(doc))
+            (write / name).write_text(doc)
             c.out(f"wrote {write / name}")
         return
     key = f"{which}.schema.json"
     if key not in docs:
         raise ConfigError(f"unknown schema {which!r}", hint="use config, plan or state")
-    c.out(schema_text(docs[key]))
+    c.out(docs[key])
 
 
 def inventory(
