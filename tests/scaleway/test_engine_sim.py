@@ -12,11 +12,12 @@ from tests.lab.s3 import MotoS3Server
 from tests.lab.scwsim import Faults, Simulator
 from tests.scaleway.conftest import LINEAGE
 from tests.scaleway.test_provider_sim import count_by_address
-from tests.walker.helpers import MemoryStateManager
 from vmware2scw.desired import Desired, DesiredResource, ProviderBlock
 from vmware2scw.plan import Action, PlanOptions
 from vmware2scw.plan.planner import make_plan
 from vmware2scw.refresh import refresh
+from vmware2scw.state.local import LocalBackend
+from vmware2scw.state.manager import StateManager
 from vmware2scw.state.model import State
 from vmware2scw.walker import WalkOptions, walk
 
@@ -62,7 +63,7 @@ def test_plan_apply_noop_destroy_through_the_engine(
                    providers={"scaleway": ProviderBlock(local_name="scaleway", source="scaleway")},
                    config_digest="sha256:x", source_digests=dict.fromkeys(names, "1"))
     provs = {"scaleway": provider}
-    sm = MemoryStateManager(State(lineage=LINEAGE))
+    sm = StateManager(LocalBackend(tmp_path / "v2s.state.json"), state=State(lineage=LINEAGE))
     opts = WalkOptions(work_dir=tmp_path / "work", desired=want, handle_sigint=False,
                        backoff_base=0.01, backoff_cap=0.05)
     sim.set_faults(Faults(rate_429=0.05, rate_503=0.03, rate_reset=0.02, seed=11))
@@ -91,4 +92,5 @@ def test_plan_apply_noop_destroy_through_the_engine(
                 for o in getattr(sim.store, kind).values()
                 if any(str(t).startswith("v2s-lineage=") for t in o.get("tags", []))]
     assert left == []
+    assert StateManager.load(LocalBackend(tmp_path / "v2s.state.json")).state.resources == {}
     assert sim.store.volumes == {}  # the servers' Block volumes (untagged by Scaleway) too
