@@ -77,6 +77,8 @@ def test_plan_apply_noop_destroy_through_the_engine(
     counts = count_by_address(sim)
     assert len(counts) == 9 and set(counts.values()) == {1}, counts  # no duplicates
     assert "Contents" not in s3_server.client().list_objects_v2(Bucket=bucket)  # transient gone
+    text = (tmp_path / "v2s.state.json").read_text()
+    assert sim.account.secret_key not in text and sim.account.access_key not in text
 
     refreshed, diags = refresh(sm.state, provs)
     assert not [d for d in diags if d.severity == "error"], diags
