@@ -175,3 +175,24 @@ def test_chdir_and_config_options(project: Path, tmp_path_factory, capsys) -> No
     assert r.code == 1 and "v2s.yaml" in r.err and "Traceback" not in r.text
     r = run(capsys, other, "plan", "--no-such-flag")
     assert r.code == 1 and "--no-such-flag" in r.err
+
+
+def test_variables_from_var_and_var_file(tmp_path: Path, capsys) -> None:
+    cfg = project_config(vms=1)
+    cfg["variables"] = {"zone": {"type": "string", "default": "fr-par-1"}}
+    cfg["defaults"] = {"target": {"zone": "${var.zone}"}}
+    write_config(tmp_path, cfg)
+    (tmp_path / "prod.yaml").write_text("zone: nl-ams-1\n")
+
+    def zones(*args: str) -> set[str]:
+        r = run(capsys, tmp_path, "plan", "--json", *args)
+        assert r.code == 0, r.text
+        return {ch["after"]["zone"] for ch in json.loads(r.out)["changes"]
+                if ch["type"] == "scw_server"}
+
+    assert zones() == {"fr-par-1"}
+    assert zones("-var", "zone=fr-par-2") == {"fr-par-2"}
+    assert zones("-var-file", "prod.yaml") == {"nl-ams-1"}
+    assert zones("-var-file", "prod.yaml", "-var", "zone=pl-waw-1") == {"pl-waw-1"}
+    r = run(capsys, tmp_path, "plan", "-var", "nope=1")
+    assert r.code == 1 and "nope" in r.err
