@@ -53,7 +53,7 @@ def _disks(vm: VMFacts, c: Checks, a: str) -> list[Diagnostic]:
                 "copy and Scaleway volumes attach to one server. Fix: migrate the cluster "
                 "data another way, or turn sharing off and detach it from the other VMs.",
                 address=a))
-        if d.mode.startswith("independent"):
+        if d.mode.startswith("independent") and not d.rdm:  # an RDM is refused already
             text = (f"{what} is independent ({d.mode})", "independent disks are not part of "
                     "snapshots, so a copy taken while the VM runs is inconsistent.")
             if c.power_off_source:
