@@ -40,8 +40,8 @@ VARS = {  # variables without a default, as a user would pass them with -var
 }
 
 
-def _vm(name: str, disks: int = 1, *, family: str = "linux", nics: tuple[str, ...] = ("VM Network",),
-        guest_id: str = "debian12_64Guest") -> VMFacts:
+def _vm(name: str, disks: int = 1, *, family: str = "linux",
+        nics: tuple[str, ...] = ("VM Network",), guest_id: str = "debian12_64Guest") -> VMFacts:
     return VMFacts(
         name=name, instance_uuid=f"uuid-{name}", moref=f"vm-{abs(hash(name)) % 1000}",
         num_cpus=2, memory_mb=4096, guest_id=guest_id, guest_family=family, firmware="bios",
@@ -94,7 +94,7 @@ def test_example_validates(path: Path, tmp_path: Path, monkeypatch: pytest.Monke
     for k, v in ENV.items():
         monkeypatch.setenv(k, v)
     monkeypatch.chdir(tmp_path)
-    loaded, desired, diags = _expand(path)
+    _, desired, diags = _expand(path)
     errors = [d for d in diags if d.severity is Severity.ERROR]
     assert errors == [], errors
     assert desired.resources, "an example must migrate something"
