@@ -12,6 +12,7 @@ from scaleway import ScalewayException, WaitForOptions
 from scaleway.block.v1 import BlockV1API, CreateVolumeRequestFromEmpty
 from scaleway.instance.v1 import VolumeServerTemplate
 from scaleway.instance.v1.custom_api import InstanceUtilsV1API
+from scaleway.ipam.v1 import IpamV1API
 
 from tests.lab.scwsim import BootInfo, Simulator
 
@@ -190,7 +191,13 @@ def test_private_nic_syncs_then_is_available(manual_sim: Simulator) -> None:
     assert int(listed.total_count) == 1
     assert [s.id for s in inst.list_servers(private_network=pn).servers] == [srv.id]
     assert inst.get_server(server_id=srv.id).server.private_nics[0].id == nic.id
+    addresses = IpamV1API(sim.client()).list_i_ps(resource_id=nic.id).ips
+    assert sorted(ip.id for ip in addresses) == sorted(nic.ipam_ip_ids)
+    v4 = next(ip for ip in addresses if not ip.is_ipv6)
+    assert v4.address.startswith("172.16.") and v4.source.private_network_id == pn
+    assert v4.resource.mac_address == nic.mac_address
     inst.delete_private_nic(server_id=srv.id, private_nic_id=nic.id)
+    assert IpamV1API(sim.client()).list_i_ps(resource_id=nic.id).total_count == 0
     with pytest.raises(ScalewayException) as exc:
         inst.get_private_nic(server_id=srv.id, private_nic_id=nic.id)
     assert json.loads(exc.value.response.text)["resource"] == "instance_private_nic"

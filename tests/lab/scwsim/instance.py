@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import block, ips
+from . import block, ipam, ips
 from .catalogue import server_types
 from .errors import (
     invalid_argument,
@@ -75,7 +75,9 @@ def _detach_all(store: Store, srv: dict[str, Any]) -> None:
         if vol is not None:
             vol.update(references=[], status="available", updated_at=now, last_detached_at=now)
     for nic_id in srv["private_nics"]:
-        store.nics.pop(nic_id, None)
+        nic = store.nics.pop(nic_id, None)
+        if nic is not None:
+            ipam.release(store, nic)
     ips.release(store, srv["public_ips"])
 
 

@@ -7,6 +7,9 @@ commercial type, paged with ``X-Total-Count`` and ``Link``).
 
 from __future__ import annotations
 
+from typing import Any
+
+from . import ipam
 from .catalogue import server_types
 from .errors import invalid_argument, not_found
 from .instance import UUID, P, get_server
@@ -14,7 +17,7 @@ from .store import Store, instance_page
 from .wire import Reply, Request, Router
 
 
-def _nic(store: Store, req: Request) -> dict[str, object]:
+def _nic(store: Store, req: Request) -> dict[str, Any]:
     srv = get_server(store, req.params["zone"], req.params["id"])
     nic_id = req.params["nic"]
     if nic_id not in srv["private_nics"]:
@@ -38,6 +41,7 @@ def create_nic(store: Store, req: Request) -> Reply:
     }  # fmt: skip
     store.nics[nic["id"]] = nic
     srv["private_nics"].append(nic["id"])
+    ipam.allocate(store, nic, srv["name"])
     nic_id = nic["id"]
 
     def ready() -> None:
@@ -60,6 +64,7 @@ def delete_nic(store: Store, req: Request) -> Reply:
     nic = _nic(store, req)
     store.servers[str(nic["server_id"])]["private_nics"].remove(nic["id"])
     del store.nics[str(nic["id"])]
+    ipam.release(store, nic)
     return Reply(204)
 
 

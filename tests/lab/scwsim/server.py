@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import block, images, instance, ips, network
+from . import block, images, instance, ipam, ips, network
 from .errors import ApiError, denied_authentication, invalid_request, rate_limited
 from .faults import Faults
 from .importer import ObjectStorage, S3Config
@@ -42,6 +42,7 @@ def build_router() -> Router:
     images.register(router)
     instance.register(router)
     ips.register(router)
+    ipam.register(router)
     network.register(router)
     return router
 

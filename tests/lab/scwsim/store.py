@@ -124,6 +124,7 @@ class Store:
         self.servers: dict[str, dict[str, Any]] = {}
         self.ips: dict[str, dict[str, Any]] = {}
         self.nics: dict[str, dict[str, Any]] = {}
+        self.ipam: dict[str, dict[str, Any]] = {}
         # Private metadata kept outside the API bodies.
         self.owner: dict[str, str] = {}  # resource id -> organisation
         self.data_path: dict[str, Path] = {}  # snapshot or volume id -> qcow2 on disk
