@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from v2s_vmware._vmomi import vim
 
 from tests.lab.scenario import VM, Disk, load
 from tests.lab.vcsim import Vcsim
@@ -82,6 +83,50 @@ def test_plan_apply_noop_destroy_through_the_engine(vc: Vcsim, tmp_path: Path) -
         result = walk(gone, sm, provs, opts)
         assert result.ok, [(o.address, o.status) for o in result.outcomes]
         assert sm.state.resources == {}
+    finally:
+        for p in provs.values():
+            p.close()
+
+
+def test_destroy_after_a_failed_apply_removes_the_leftover_snapshot_only(
+        vc: Vcsim, tmp_path: Path) -> None:
+    loaded_vms = load(vc, [VM("eng-fail", disks=(Disk(capacity_bytes=MiB),))])
+    cfg = tmp_path / "v2s.yaml"
+    text = CONFIG.format(url=vc.url, user=vc.username, password=vc.password, ca=vc.cert_file,
+                         store=tmp_path / "cloud.json")
+    text = text.replace('qemu: {source: test,', 'qemu: {source: test, fail: ["*qcow2*"],')
+    text = text.replace('"eng-*"', '"eng-fail"')
+    cfg.write_text(text)
+    loaded = load_config(cfg, environ={})
+    provs = load_providers(provider_blocks(loaded), LINEAGE, tmp_path / "work")
+    try:
+        def inventory(name: str, patterns: tuple[str, ...]) -> InventoryResponse:
+            return provs[name].inventory(InventoryRequest(patterns=patterns))
+
+        desired, _ = expand(loaded, lineage=LINEAGE, inventory=inventory)
+        sm = MemoryStateManager(State(lineage=LINEAGE))
+        opts = WalkOptions(work_dir=tmp_path / "work", desired=desired, handle_sigint=False,
+                           max_attempts=1)
+        plan = make_plan(desired, sm.state, provs, PlanOptions())
+        result = walk(plan, sm, provs, opts)
+        assert not result.ok
+        snap = sm.state.resources["migration.eng.vmware_snapshot"]  # one VM: no key
+        assert snap.status is Status.CREATED
+        # the user takes a snapshot of their own meanwhile
+        vmw = provs["vmware"]
+        vm_ref = vim.VirtualMachine(loaded_vms.morefs["eng-fail"], vmw.session.stub)
+        vmw.session.wait_task(vm_ref.CreateSnapshot_Task(
+            name="users-own", description="", memory=False, quiesce=False), what="snapshot")
+        snaps = vmw.inventory(InventoryRequest(patterns=("eng-fail",))).vms[0].snapshots
+        assert sorted(snaps) == sorted(["users-own", snap.attributes["name"]])  # + leftover
+
+        refreshed, _ = refresh(sm.state, provs)
+        gone = make_plan(desired, refreshed, provs, PlanOptions(destroy=True))
+        result = walk(gone, sm, provs, opts)
+        assert result.ok, [(o.address, o.status) for o in result.outcomes]
+        vm = provs["vmware"].inventory(InventoryRequest(patterns=("eng-fail",))).vms[0]
+        assert vm.snapshots == ("users-own",) and len(vm.disks) == 1
+        assert not list((tmp_path / "work").rglob("disk0.raw"))  # the export file went too
     finally:
         for p in provs.values():
             p.close()
