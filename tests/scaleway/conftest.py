@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from v2s_scaleway.provider import ScalewayProvider
 
-from tests.lab.s3 import ACCESS_KEY, REGION, SECRET_KEY, MotoS3Server
+from tests.lab.s3 import ACCESS_KEY, SECRET_KEY, MotoS3Server
 from tests.lab.scwsim import Simulator
 from vmware2scw.provider import ConfigureRequest
 
@@ -40,9 +40,7 @@ def configure(sim: Simulator, s3_server: MotoS3Server, bucket: str, tmp_path: Pa
                 "poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.05,
                 "access_key": ACCESS_KEY, **extra}
     prov.configure(ConfigureRequest(settings=settings, lineage=LINEAGE, work_dir=tmp_path))
-    # moto checks its own credentials loosely; the simulator checks SCW_SECRET_KEY.
-    prov._s3[REGION] = s3_server.client()
-    return prov
+    return prov  # its own boto3 client (moto accepts the simulator's secret key)
 
 
 @pytest.fixture
