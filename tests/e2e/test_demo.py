@@ -1,0 +1,70 @@
+"""End to end, as `make demo` does it: one VM from vcsim migrated to the Scaleway
+simulator by real `v2s` processes, its disk booted, a no-op re-plan, destroy, nothing left.
+ONE migration: conversion and boots run under TCG and take minutes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.lab.demo import run_demo
+from tests.lab.lab import MIGRATION, Lab
+
+pytestmark = [pytest.mark.e2e, pytest.mark.lab]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_demo_migrates_boots_converges_and_leaves_nothing() -> None:
+    lines: list[str] = []
+    with Lab() as lab:
+        root = lab.root
+        result = run_demo(lab, capture=True, say=lines.append)
+        pids = [p for ps in lab.pids().values() for p in ps]
+    # apply: every resource created, run report written with stage timings and bytes
+    assert result.exit_codes["apply"] == 0, result.outputs["apply"][-3000:]
+    assert "Apply complete" in result.outputs["apply"]
+    report = result.report
+    assert report["ok"] is True
+    (mig,) = report["migrations"]
+    assert mig["name"] == MIGRATION
+    stages = {r["stage"] for r in mig["rows"] if r["operation"] == "apply"}
+    assert {"snapshot", "export", "convert", "upload", "import", "image", "server"} <= stages
+    assert result.bytes_moved > 100 * 2**20  # the guest's data went through export/upload
+    assert mig["guest_changes"], "the conversion must say what it changed in the guest"
+    assert "| server |" in result.report_md
+    # the migrated disk booted in the simulator, with the lab guest's marker line
+    assert result.boot["state"] == "up"
+    assert "V2S-MARKER" in result.boot["marker"]
+    assert "tools=absent" in result.boot["marker"]  # open-vm-tools removed
+    assert 22 in {int(p) for p in result.boot["ports"]}
+    # second plan: nothing to do (detailed exit code 0)
+    assert result.exit_codes["plan again"] == 0, result.outputs["plan again"]
+    # destroy and teardown: nothing left anywhere
+    assert result.exit_codes["destroy"] == 0
+    assert result.leftovers == []
+    assert not root.exists()
+    assert [p for p in pids if _alive(p)] == []
+    assert any("Nothing left behind" in line for line in lines)
+
+
+def test_lab_teardown_after_an_error_leaves_nothing() -> None:
+    root: Path | None = None
+    pids: list[int] = []
+    with pytest.raises(RuntimeError, match="boom"), Lab(load_guest=False) as lab:
+        root = lab.root
+        pids = [p for ps in lab.pids().values() for p in ps]
+        assert pids
+        raise RuntimeError("boom")
+    assert root is not None and not root.exists()
+    assert [p for p in pids if _alive(p)] == []
