@@ -268,10 +268,16 @@ class VMwareProvider:
 
     def _check_snapshot(self, planned: Attrs, address: str) -> None:
         """A running VM is copied only while its v2s snapshot freezes the base disk."""
-        moref = str(planned.get("snapshot") or "")
-        facts = self.facts(str(planned.get("vm", "")))
-        if not moref or facts is None:
+        moref, name = str(planned.get("snapshot") or ""), str(planned.get("vm", ""))
+        if not moref:
             return
+        facts = self.facts(name)
+        if facts is None:  # e.g. a saved plan applied by a fresh process
+            self.inventory(InventoryRequest(patterns=(name,)))
+            facts = self.facts(name)
+        if facts is None:
+            raise ProviderError(f"source VM {name!r} not found in vCenter", address=address,
+                                hint="check `source.vm`; run `v2s inventory` to list VMs")
         vm = snapshot.vm_ref(self.session, facts.moref)
         nodes = snapshot.snapshot_nodes(self.session, vm)
         if snapshot.find_snapshot(nodes, moref=moref) is None:
