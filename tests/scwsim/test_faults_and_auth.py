@@ -114,3 +114,32 @@ def test_wrong_or_missing_token_is_denied(sim: Simulator) -> None:
     assert json.loads(exc.value.response.text)["type"] == "denied_authentication"
     raw = requests.get(f"{sim.url}/instance/v1/zones/fr-par-1/servers", timeout=5)
     assert raw.status_code == 401
+
+
+def test_requests_per_second_limit(sim: Simulator) -> None:
+    t = [100.0]
+    sim.set_faults(Faults(max_rps=5, now=lambda: t[0]))
+
+    def status() -> int:
+        return requests.get(
+            f"{sim.url}/instance/v1/zones/fr-par-1/servers",
+            headers={"X-Auth-Token": sim.account.secret_key},
+            timeout=10,
+        ).status_code
+
+    assert [status() for _ in range(7)] == [200] * 5 + [429] * 2
+    t[0] += 1.0  # one second later the window is free again
+    assert status() == 200
+
+
+def test_sdk_configured_from_the_environment(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scaleway import Client
+
+    for k, v in sim.env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("SCW_CONFIG_PATH", "/nonexistent/scw-config.yaml")
+    client = Client.from_config_file_and_env()
+    assert client.api_url == sim.url
+    assert "DEV1-S" in InstanceUtilsV1API(client).list_servers_types().servers

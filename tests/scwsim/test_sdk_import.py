@@ -175,3 +175,18 @@ def test_marketplace_snapshot_is_forbidden(sim: Simulator) -> None:
         api.get_snapshot(snapshot_id="c75ef419-9a29-4fda-bd73-5de42af425b0")
     assert exc.value.status_code == 403
     assert _error(exc)["type"] == "permissions_denied"
+
+
+def test_import_from_a_tls_object_storage(
+    s3_server_tls: MotoS3Server, s3_bucket_tls: str, images: dict[str, Path]
+) -> None:
+    s3_server_tls.client().upload_file(str(images["valid"]), s3_bucket_tls, "tls/disk.qcow2")
+    with Simulator(
+        s3_endpoint=s3_server_tls.endpoint_url, s3_verify=s3_server_tls.verify, speed=50
+    ) as sim:
+        api = BlockV1API(sim.client())
+        snap = api.import_snapshot_from_object_storage(
+            bucket=s3_bucket_tls, key="tls/disk.qcow2", name="tls"
+        )
+        assert api.wait_for_snapshot(snapshot_id=snap.id, options=FAST).status == "available"
+        assert sim.internal_errors == []
