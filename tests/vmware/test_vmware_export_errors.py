@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -69,13 +68,14 @@ def test_insecure_mode_connects_and_warns(vc: Vcsim, tmp_path: Path) -> None:
 def test_export_slots_bound_concurrency_per_datastore() -> None:
     limits = Limits()
     active, peak, lock = [0], [0], threading.Lock()
+    pair = threading.Barrier(2, timeout=10)  # two jobs must be inside at the same time
 
     def job(host: str) -> None:
         with limits.slots(host, 4, "ds1", 2):
             with lock:
                 active[0] += 1
                 peak[0] = max(peak[0], active[0])
-            time.sleep(0.05)
+            pair.wait()
             with lock:
                 active[0] -= 1
 
@@ -84,7 +84,7 @@ def test_export_slots_bound_concurrency_per_datastore() -> None:
         t.start()
     for t in threads:
         t.join()
-    assert peak[0] == 2
+    assert peak[0] == 2 and not pair.broken
     assert isinstance(LIMITS, Limits)
 
 
