@@ -124,6 +124,8 @@ def _nic(dev: Any, ips: dict[str, tuple[str, ...]], pg_names: dict[str, str]) ->
     port = getattr(backing, "port", None)
     if not network and port is not None:
         network = pg_names.get(str(port.portgroupKey), str(port.portgroupKey))
+    if not network:  # NSX opaque network
+        network = str(getattr(backing, "opaqueNetworkId", "") or "")
     mac = str(dev.macAddress or "").lower()
     conn = dev.connectable
     return NicFacts(
