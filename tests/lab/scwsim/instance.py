@@ -271,7 +271,9 @@ def server_action(store: Store, req: Request) -> Reply:
     srv = get_server(store, req.params["zone"], req.params["id"])
     action = req.field("action", "poweron")
     t = store.timings
-    if action not in ALLOWED[srv["state"]] or action == "backup":
+    if action == "backup":
+        raise invalid_request("the backup action is not simulated")
+    if action not in ALLOWED[srv["state"]]:
         if srv["state"] in ("starting", "stopping"):
             raise transient_state("instance_server", srv["id"], srv["state"])
         raise invalid_request(f"action {action} is not allowed in state {srv['state']}")
