@@ -336,6 +336,8 @@ def test_volume_growth_resizes_its_data(manual_sim: Simulator, images, upload) -
     assert json.loads(out.stdout)["virtual-size"] == 30 * GB
     with pytest.raises(ScalewayException):
         block.update_volume(volume_id=vid, size=10 * GB)
+    faster = block.update_volume(volume_id=vid, perf_iops=15000)
+    assert (faster.type_, faster.specs.perf_iops) == ("sbs_15k", 15000)
 
 
 def test_parallel_clients_see_consistent_state(sim: Simulator) -> None:

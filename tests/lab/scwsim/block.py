@@ -333,6 +333,11 @@ def update_volume(store: Store, req: Request) -> Reply:
         vol["name"] = req.field("name")
     if req.field("tags") is not None:
         vol["tags"] = list(req.field("tags"))
+    iops = req.field("perf_iops")
+    if iops is not None:
+        if iops not in IOPS_TYPES:
+            raise invalid_argument("perf_iops", "must be 5000 or 15000")
+        vol["type"], vol["specs"]["perf_iops"] = IOPS_TYPES[iops], iops
     size = req.field("size")
     if size is not None:
         if not isinstance(size, int) or size < vol["size"]:
