@@ -20,6 +20,7 @@ from vmware2scw.provider import ApplyContext, Attrs
 from .adopt import address_tag, create_once, has_tags, object_tags, pick_one, user_tags
 from .catalogue import Catalogue
 from .client import ApiError, ApiTransientError, ScalewayClient, is_not_found
+from .ips import ensure_ip, release_ips
 from .settings import ScalewaySettings
 from .wait import wait_for
 
@@ -88,11 +89,14 @@ def _volumes_from_image(api: ScalewayClient, zone: str, image_id: str) -> dict[s
 
 
 def create_or_adopt(
-    api: ScalewayClient, planned: Attrs, ctx: ApplyContext
+    api: ScalewayClient, planned: Attrs, ctx: ApplyContext, ip_mode: str = "flexible",
 ) -> tuple[Server, bool]:
-    """Find the tagged server or create it from the image (stopped)."""
+    """Find the tagged server or create it from the image (stopped).
+
+    A public IP is a tagged flexible IP (``ip_mode`` "flexible") or a dynamic one."""
     zone = str(planned.get("zone") or api.creds.zone)
     tags = object_tags(ctx.tags, planned.get("tags"))
+    public = bool(planned.get("public_ip", True))
 
     def find() -> Server | None:
         found = [s for s in list_tagged(api, zone, address_tag(ctx.tags))
@@ -100,11 +104,13 @@ def create_or_adopt(
         return pick_one(found, "server", ctx.address)
 
     def create() -> Server:
+        flexible = public and ip_mode == "flexible"
+        public_ips = [ensure_ip(api, zone, ctx, planned.get("tags")).id] if flexible else None
         res = api.instance.create_server(
             zone=zone, commercial_type=str(planned["commercial_type"]),
             name=str(planned.get("name") or ctx.address), image=str(planned["image_id"]),
             volumes=_volumes_from_image(api, zone, str(planned["image_id"])),
-            dynamic_ip_required=bool(planned.get("public_ip", True)),
+            dynamic_ip_required=public and not flexible, public_ips=public_ips,
             boot_type="local", project=api.project_id, tags=tags,
             security_group=planned.get("security_group") or None,
         )
@@ -273,7 +279,7 @@ def apply_server(
         srv = update_server(api, settings, planned, prior, ctx)
     else:
         ctx.progress("create", message=str(planned.get("commercial_type")))
-        srv, adopted = create_or_adopt(api, planned, ctx)
+        srv, adopted = create_or_adopt(api, planned, ctx, settings.public_ip_mode)
         ctx.checkpoint({"id": srv.id, "adopted": adopted})
         tag_volumes(api, zone, srv, planned, ctx)
         attach_private_networks(api, settings, zone, srv,
@@ -345,6 +351,7 @@ def delete_server(
     volume_ids |= {v.id for v in tagged if has_tags(v.tags, ctx.tags)}
     for vid in sorted(volume_ids):
         _delete_volume(api, settings, zone, vid, ctx)
+    release_ips(api, zone, ctx)
 
 
 def _remove_server(api: ScalewayClient, settings: ScalewaySettings, zone: str, srv: Server,

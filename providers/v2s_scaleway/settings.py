@@ -70,6 +70,7 @@ class ScalewaySettings(BaseModel):
     snapshot_timeout_per_gib: float = Field(default=60.0, ge=0)
     server_timeout: float = Field(default=900.0, gt=0)
     drop_unmapped_nics: bool = False
+    public_ip_mode: Literal["flexible", "dynamic"] = "flexible"  # a flexible IP survives stops
     verify_tcp_resolver: str | None = None  # lab: URL template -> {"host", "port"} per port
 
 

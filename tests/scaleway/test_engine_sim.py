@@ -75,7 +75,7 @@ def test_plan_apply_noop_destroy_through_the_engine(
     assert result.ok, [(o.address, o.status) for o in result.outcomes] + list(result.diagnostics)
     assert faults["429"] + faults["503"] + faults["reset"] > 0, faults
     counts = count_by_address(sim)
-    assert len(counts) == 9 and set(counts.values()) == {1}, counts  # no duplicates
+    assert len(counts) == 12 and set(counts.values()) == {1}, counts  # no duplicates
     assert "Contents" not in s3_server.client().list_objects_v2(Bucket=bucket)  # transient gone
     text = (tmp_path / "v2s.state.json").read_text()
     assert sim.account.secret_key not in text and sim.account.access_key not in text
@@ -90,7 +90,7 @@ def test_plan_apply_noop_destroy_through_the_engine(
     result = walk(gone, sm, provs, opts)
     assert result.ok, [(o.address, o.status) for o in result.outcomes]
     with sim.store.lock:
-        left = [o for kind in ("snapshots", "images", "servers", "volumes")
+        left = [o for kind in ("snapshots", "images", "servers", "volumes", "ips")
                 for o in getattr(sim.store, kind).values()
                 if any(str(t).startswith("v2s-lineage=") for t in o.get("tags", []))]
     assert left == []

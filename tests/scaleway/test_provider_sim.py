@@ -18,6 +18,7 @@ from vmware2scw.errors import TransientError
 from vmware2scw.provider import ApplyRequest, ReadRequest, ResourceRef
 
 pytestmark = pytest.mark.lab
+NOTHING = {"snapshots": [], "images": [], "servers": [], "ips": [], "volumes": []}
 
 
 def v2s_objects(sim: Simulator) -> dict[str, list[str]]:
@@ -27,7 +28,7 @@ def v2s_objects(sim: Simulator) -> dict[str, list[str]]:
         out = {
             kind: sorted(i for i, o in getattr(st, kind).items()
                          if any(str(t).startswith("v2s-lineage=") for t in o.get("tags", [])))
-            for kind in ("snapshots", "images", "servers")
+            for kind in ("snapshots", "images", "servers", "ips")
         }
         out["volumes"] = sorted(st.volumes)  # a fresh simulator has none of its own
         return out
@@ -46,6 +47,10 @@ def test_full_chain_then_destroy_leaves_nothing(
         vol_tags = [sim.store.volumes[v]["tags"] for v in srv["volume_ids"]]
     assert all(f"v2s-address={addr['scw_server']}" in t for t in vol_tags), vol_tags
     assert srv["monthly_price"] and srv["monthly_price"] > 0
+    with sim.store.lock:  # a flexible (tagged) IP, not a dynamic one
+        ips = [i for i in sim.store.ips.values()
+               if f"v2s-address={addr['scw_server']}" in i.get("tags", [])]
+    assert [i["address"] for i in ips] == [srv["public_ip_address"]]
     assert state[addr["scw_snapshot"]]["status"] == "available"
     obj = state[addr["s3_object"]]
     body = s3_server.client().get_object(Bucket=bucket, Key=obj["key"])["Body"].read()
@@ -61,7 +66,7 @@ def test_full_chain_then_destroy_leaves_nothing(
     assert len(gets) <= 8, gets  # one listing per type (+ a final empty page), no per-object GET
 
     destroy_chain(provider, state, LINEAGE)
-    assert v2s_objects(sim) == {"snapshots": [], "images": [], "servers": [], "volumes": []}
+    assert v2s_objects(sim) == NOTHING
     assert "Contents" not in s3_server.client().list_objects_v2(Bucket=bucket)
     read = provider.read(ReadRequest(resources=refs))
     assert all(v is None for v in read.attributes.values())
@@ -72,7 +77,7 @@ def count_by_address(sim: Simulator) -> dict[tuple[str, str], int]:
     counts: dict[tuple[str, str], int] = {}
     st = sim.store
     with st.lock:
-        for kind in ("snapshots", "images", "servers"):
+        for kind in ("snapshots", "images", "servers", "ips"):
             for o in getattr(st, kind).values():
                 for t in o.get("tags", []):
                     if str(t).startswith("v2s-address="):
@@ -111,14 +116,14 @@ def test_three_vms_under_10_percent_faults_make_no_duplicates(
     sim.set_faults(None)
     assert all(len(states.get(n, {})) == 4 for n in names), (states, errors)
     counts = count_by_address(sim)
-    assert len(counts) == 9 and set(counts.values()) == {1}, counts
+    assert len(counts) == 12 and set(counts.values()) == {1}, counts
     assert faults["429"] and faults["503"] and faults["reset"], faults
     print(f"faults served: {faults}; transient errors surfaced to the walker: {len(errors)}")
     for n in names:
         assert states[n][addresses(n)["scw_server"]]["state"] == "running"
     for n in names:
         destroy_chain(provider, states[n], LINEAGE)
-    assert v2s_objects(sim) == {"snapshots": [], "images": [], "servers": [], "volumes": []}
+    assert v2s_objects(sim) == NOTHING
 
 
 class Crash(BaseException):
@@ -157,7 +162,7 @@ def test_crash_after_create_is_healed_by_tag_adoption(
     assert counts[(kind, f"v2s-address={addr[typ]}")] == 1
     assert set(counts.values()) == {1}
     destroy_chain(provider, healed, LINEAGE)
-    assert v2s_objects(sim) == {"snapshots": [], "images": [], "servers": [], "volumes": []}
+    assert v2s_objects(sim) == NOTHING
 
 
 def test_sigkill_right_after_server_create_is_adopted_by_the_next_process(
@@ -190,4 +195,4 @@ def test_sigkill_right_after_server_create_is_adopted_by_the_next_process(
     assert count_by_address(sim)[key] == 1 and res.attributes["state"] == "running"
     state[addr] = res.attributes
     destroy_chain(provider, state, LINEAGE)
-    assert v2s_objects(sim) == {"snapshots": [], "images": [], "servers": [], "volumes": []}
+    assert v2s_objects(sim) == NOTHING

@@ -325,3 +325,18 @@ def test_a_server_stopped_behind_our_back_is_planned_and_powered_on_again(
                                       planned=plan.planned), FakeContext(addr, lineage=LINEAGE))
     assert res.attributes["state"] == "running" and res.attributes["id"] == sid
     destroy_chain(provider, state, LINEAGE)
+
+
+def test_dynamic_public_ip_mode_reserves_no_flexible_ip(
+    sim: Simulator, s3_server, bucket: str, qcow2: Path, tmp_path: Path,
+) -> None:
+    from tests.scaleway.conftest import configure
+
+    prov = configure(sim, s3_server, bucket, tmp_path, public_ip_mode="dynamic")
+    state = apply_chain(prov, "dyn-01", desired("dyn-01", qcow2, bucket, LINEAGE), LINEAGE)
+    srv = sim_server(sim, state[addresses("dyn-01")["scw_server"]]["id"])
+    assert srv["dynamic_ip_required"] is True
+    with sim.store.lock:
+        assert not [i for i in sim.store.ips.values() if i.get("tags")]
+    destroy_chain(prov, state, LINEAGE)
+    prov.close()
