@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from v2s_vmware._vmomi import vim
@@ -13,6 +16,7 @@ from tests.walker.helpers import MemoryStateManager
 from vmware2scw.config import expand
 from vmware2scw.config import load as load_config
 from vmware2scw.config.expand import provider_blocks
+from vmware2scw.desired import Desired
 from vmware2scw.diagnostics import Severity
 from vmware2scw.plan import Action, PlanOptions
 from vmware2scw.plan.planner import make_plan
@@ -40,14 +44,13 @@ migrations:
 """
 
 
-def test_plan_apply_noop_destroy_through_the_engine(vc: Vcsim, tmp_path: Path) -> None:
-    data = ((0, b"boot" * 128), (3 * MiB, b"data" * 1024))
-    load(vc, [VM("eng-a", disks=(Disk(capacity_bytes=4 * MiB, data=data),
-                                 Disk(capacity_bytes=2 * MiB))),
-              VM("eng-b", disks=(Disk(capacity_bytes=3 * MiB, data=data[:1]),))])
+@contextlib.contextmanager
+def engine(vc: Vcsim, tmp_path: Path, edit: Callable[[str], str] = lambda t: t
+           ) -> Iterator[tuple[dict[str, Any], Desired, MemoryStateManager, WalkOptions]]:
+    """Config -> providers -> expansion, an empty in-memory state and walk options."""
     cfg = tmp_path / "v2s.yaml"
-    cfg.write_text(CONFIG.format(url=vc.url, user=vc.username, password=vc.password,
-                                 ca=vc.cert_file, store=tmp_path / "cloud.json"))
+    cfg.write_text(edit(CONFIG.format(url=vc.url, user=vc.username, password=vc.password,
+                                      ca=vc.cert_file, store=tmp_path / "cloud.json")))
     loaded = load_config(cfg, environ={})
     provs = load_providers(provider_blocks(loaded), LINEAGE, tmp_path / "work")
     try:
@@ -55,10 +58,21 @@ def test_plan_apply_noop_destroy_through_the_engine(vc: Vcsim, tmp_path: Path) -
             return provs[name].inventory(InventoryRequest(patterns=patterns))
 
         desired, _ = expand(loaded, lineage=LINEAGE, inventory=inventory)
-        assert set(desired.source_digests) == {"eng-a", "eng-b"}
-        sm = MemoryStateManager(State(lineage=LINEAGE))
         opts = WalkOptions(work_dir=tmp_path / "work", desired=desired, handle_sigint=False,
-                           backoff_base=0.01, backoff_cap=0.05)
+                           backoff_base=0.01, backoff_cap=0.05, max_attempts=1)
+        yield provs, desired, MemoryStateManager(State(lineage=LINEAGE)), opts
+    finally:
+        for p in provs.values():
+            p.close()
+
+
+def test_plan_apply_noop_destroy_through_the_engine(vc: Vcsim, tmp_path: Path) -> None:
+    data = ((0, b"boot" * 128), (3 * MiB, b"data" * 1024))
+    load(vc, [VM("eng-a", disks=(Disk(capacity_bytes=4 * MiB, data=data),
+                                 Disk(capacity_bytes=2 * MiB))),
+              VM("eng-b", disks=(Disk(capacity_bytes=3 * MiB, data=data[:1]),))])
+    with engine(vc, tmp_path) as (provs, desired, sm, opts):
+        assert set(desired.source_digests) == {"eng-a", "eng-b"}
         plan = make_plan(desired, sm.state, provs, PlanOptions())
         assert not [d for d in plan.diagnostics if d.severity is Severity.ERROR], plan.diagnostics
         assert any("converted to UEFI" in d.summary for d in plan.diagnostics)
@@ -83,30 +97,17 @@ def test_plan_apply_noop_destroy_through_the_engine(vc: Vcsim, tmp_path: Path) -
         result = walk(gone, sm, provs, opts)
         assert result.ok, [(o.address, o.status) for o in result.outcomes]
         assert sm.state.resources == {}
-    finally:
-        for p in provs.values():
-            p.close()
 
 
 def test_destroy_after_a_failed_apply_removes_the_leftover_snapshot_only(
         vc: Vcsim, tmp_path: Path) -> None:
     loaded_vms = load(vc, [VM("eng-fail", disks=(Disk(capacity_bytes=MiB),))])
-    cfg = tmp_path / "v2s.yaml"
-    text = CONFIG.format(url=vc.url, user=vc.username, password=vc.password, ca=vc.cert_file,
-                         store=tmp_path / "cloud.json")
-    text = text.replace('qemu: {source: test,', 'qemu: {source: test, fail: ["*qcow2*"],')
-    text = text.replace('"eng-*"', '"eng-fail"')
-    cfg.write_text(text)
-    loaded = load_config(cfg, environ={})
-    provs = load_providers(provider_blocks(loaded), LINEAGE, tmp_path / "work")
-    try:
-        def inventory(name: str, patterns: tuple[str, ...]) -> InventoryResponse:
-            return provs[name].inventory(InventoryRequest(patterns=patterns))
 
-        desired, _ = expand(loaded, lineage=LINEAGE, inventory=inventory)
-        sm = MemoryStateManager(State(lineage=LINEAGE))
-        opts = WalkOptions(work_dir=tmp_path / "work", desired=desired, handle_sigint=False,
-                           max_attempts=1)
+    def edit(text: str) -> str:
+        text = text.replace('qemu: {source: test,', 'qemu: {source: test, fail: ["*qcow2*"],')
+        return text.replace('"eng-*"', '"eng-fail"')
+
+    with engine(vc, tmp_path, edit) as (provs, desired, sm, opts):
         plan = make_plan(desired, sm.state, provs, PlanOptions())
         result = walk(plan, sm, provs, opts)
         assert not result.ok
@@ -127,6 +128,3 @@ def test_destroy_after_a_failed_apply_removes_the_leftover_snapshot_only(
         vm = provs["vmware"].inventory(InventoryRequest(patterns=("eng-fail",))).vms[0]
         assert vm.snapshots == ("users-own",) and len(vm.disks) == 1
         assert not list((tmp_path / "work").rglob("disk0.raw"))  # the export file went too
-    finally:
-        for p in provs.values():
-            p.close()
