@@ -48,6 +48,14 @@ def attrs_of(snap: Snapshot) -> Attrs:
             "zone": str(snap.zone), "tags": user_tags(snap.tags)}
 
 
+def _about(exc: ApiError, argument: str) -> bool:
+    """True when a 400's details name ``argument``."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    details = body.get("details") or []
+    return exc.status == 400 and any(
+        isinstance(d, dict) and d.get("argument_name") == argument for d in details)
+
+
 def _error_reason(api: ScalewayClient, zone: str, snap_id: str) -> str:
     """Whatever the API says about a failed import (fields vary; raw JSON is read)."""
     res = api.block._request("GET", f"/block/v1/zones/{zone}/snapshots/{snap_id}")
@@ -69,6 +77,13 @@ def apply_snapshot(
     tags = object_tags(ctx.tags, planned.get("tags"))
     size = import_size(planned.get("size_bytes"))
 
+    def _import(wanted: int | None) -> Snapshot:
+        return api.block.import_snapshot_from_object_storage(
+            bucket=str(planned["bucket"]), key=str(planned["key"]),
+            name=str(planned.get("name") or ctx.address), zone=zone,
+            project_id=api.project_id, tags=tags, size=wanted,
+        )
+
     def find() -> Snapshot | None:
         found = [s for s in list_tagged(api, zone, address_tag(ctx.tags))
                  if has_tags(s.tags, ctx.tags)]
@@ -77,11 +92,14 @@ def apply_snapshot(
 
     def create() -> Snapshot:
         try:
-            return api.block.import_snapshot_from_object_storage(
-                bucket=str(planned["bucket"]), key=str(planned["key"]),
-                name=str(planned.get("name") or ctx.address), zone=zone,
-                project_id=api.project_id, tags=tags, size=size,
-            )
+            try:
+                return _import(size)
+            except ApiError as exc:
+                if size is None or not _about(exc, "size"):
+                    raise
+                # the image grew during conversion (e.g. an ESP was added): let the API
+                # take the qcow2's virtual size
+                return _import(None)
         except ApiError as exc:
             raise ProviderError(
                 f"snapshot import from s3://{planned['bucket']}/{planned['key']} refused: "

@@ -340,3 +340,16 @@ def test_dynamic_public_ip_mode_reserves_no_flexible_ip(
         assert not [i for i in sim.store.ips.values() if i.get("tags")]
     destroy_chain(prov, state, LINEAGE)
     prov.close()
+
+
+def test_import_size_smaller_than_the_image_falls_back_to_the_image_size(
+    provider: ScalewayProvider, sim: Simulator, bucket: str, tmp_path: Path,
+) -> None:
+    """Conversion may grow a disk (an ESP added): the planned size is then too small."""
+    disk = tmp_path / "disk0.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "3G"], check=True)
+    want = desired("grow-01", disk, bucket, LINEAGE)
+    want["scw_snapshot"]["size_bytes"] = 2 * 10**9
+    state = apply_chain(provider, "grow-01", want, LINEAGE, types=("s3_object", "scw_snapshot"))
+    assert state[addresses("grow-01")["scw_snapshot"]]["size"] == 3 * 2**30
+    destroy_chain(provider, state, LINEAGE)
