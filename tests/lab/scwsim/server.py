@@ -215,6 +215,7 @@ class Simulator:
         self._httpd: _HTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._workers: list[threading.Thread] = []
+        self._workers_lock = threading.Lock()
         self._stop = threading.Event()
 
     # -- life cycle -------------------------------------------------------------
@@ -267,7 +268,7 @@ class Simulator:
         for t in self._threads:
             t.join(timeout=10)
         self.wait_workers(self.worker_timeout)
-        self._threads, self._workers = [], []
+        self._threads = []
         if self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir = None
@@ -286,8 +287,9 @@ class Simulator:
 
     def _spawn(self, fn: Callable[[], None]) -> None:
         t = threading.Thread(target=fn, name="scwsim-worker", daemon=True)
-        self._workers = [w for w in self._workers if w.is_alive()] + [t]
-        t.start()
+        with self._workers_lock:
+            self._workers = [w for w in self._workers if w.is_alive()] + [t]
+            t.start()
 
     # -- test controls ----------------------------------------------------------
     def record(self, method: str, path: str, status: int) -> None:
@@ -305,8 +307,13 @@ class Simulator:
     def wait_workers(self, timeout: float = 60) -> None:
         """Wait for import downloads and boot hooks to finish."""
         deadline = time.monotonic() + timeout
-        for t in list(self._workers):
-            t.join(timeout=max(0.0, deadline - time.monotonic()))
+        while True:  # a worker may start another (an import, then a boot hook)
+            with self._workers_lock:
+                alive = [w for w in self._workers if w.is_alive()]
+            if not alive or time.monotonic() >= deadline:
+                return
+            for t in alive:
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def boot_info(self, server_id: str) -> BootInfo:
         """The server's volumes as local qcow2 paths (None when a volume has no data)."""
