@@ -32,7 +32,8 @@ def wait_for(
         if settled(obj):
             return obj
         now = time.monotonic()
-        ctx.progress(phase, int(now - start), int(timeout), f"{what}: {describe(obj)}")
+        # no done/total here: the walker reads those as bytes
+        ctx.progress(phase, message=f"{what}: {describe(obj)} ({now - start:.0f} s)")
         if now >= deadline:
             raise TransientError(
                 f"{what} still {describe(obj) or 'not ready'} after {timeout:.0f} s",
