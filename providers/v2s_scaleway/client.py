@@ -154,7 +154,8 @@ class _TimedAPI:
                     method, url, params=query, headers=hdrs, data=raw,
                     timeout=self._timeout, verify=self._verify,
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
                 not_sent = isinstance(exc, requests.ConnectTimeout) or _refused(exc)
                 what = f"{method} {path}: {type(exc).__name__}"
                 if attempt >= policy.max_retries:
