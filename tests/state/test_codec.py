@@ -9,7 +9,7 @@ import pytest
 from tests.state.conftest import resource, sample_state
 from vmware2scw.errors import StateError
 from vmware2scw.state import codec
-from vmware2scw.state.model import STATE_FORMAT_VERSION, State
+from vmware2scw.state.model import STATE_FORMAT_VERSION, State, Status
 
 
 def test_round_trip_is_exact_and_deterministic() -> None:
@@ -77,3 +77,23 @@ def test_json_schema_describes_the_file() -> None:
     assert schema["title"] == "v2s state"
     assert {"format_version", "lineage", "serial", "resources"} <= set(schema["properties"])
     assert State.model_validate(json.loads(codec.dumps(sample_state(1))))
+
+
+def test_written_files_validate_against_the_published_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from pathlib import Path
+
+    published = json.loads(
+        (Path(__file__).resolve().parents[2] / "schemas" / "state.schema.json").read_text()
+    )
+    assert published == codec.json_schema()  # regenerate with `v2s schema --write schemas`
+    state = sample_state(3, outputs={"ip": "10.0.0.1"}).with_resource(
+        resource("migration.x.disk_export[0]").model_copy(
+            update={"status": Status.TAINTED, "checkpoint": {"bytes": 5}, "dependencies": ("a",)}
+        )
+    )
+    jsonschema.validate(json.loads(codec.dumps(state)), published)
+    broken = json.loads(codec.dumps(state))
+    broken["resources"]["migration.x.disk_export[0]"]["status"] = "half-done"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, published)
