@@ -34,8 +34,17 @@ def test_start_under_10s_and_stop_cleans_up(s3_server: MotoS3Server) -> None:
         assert sim.data_dir is not None and sim.data_dir.is_dir()
         data_dir, port = sim.data_dir, sim.port
         assert _port_open(port)
+        idle = requests.Session()  # a keep-alive connection left open by a client
+        r = idle.get(
+            f"{sim.url}/instance/v1/zones/fr-par-1/servers",
+            headers={"X-Auth-Token": sim.account.secret_key},
+            timeout=5,
+        )
+        assert r.status_code == 200
     finally:
+        t1 = time.monotonic()
         sim.stop()
+        assert time.monotonic() - t1 < 5
     assert not data_dir.exists()
     assert not _port_open(port)
     assert {t.ident for t in threading.enumerate()} <= before

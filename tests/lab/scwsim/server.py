@@ -8,6 +8,7 @@ workers, the boot hook threads and a 0700 data directory removed at stop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -48,9 +49,32 @@ def build_router() -> Router:
 
 
 class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
+    """Tracks open connections so that stop() can close idle keep-alive ones."""
+
+    daemon_threads = False  # server_close() joins the handler threads
     allow_reuse_address = True
     sim: Simulator
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        super().__init__(address, _Handler)
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.open_connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.open_connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            for conn in self.open_connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -244,7 +268,7 @@ class Simulator:
             store.on_running = self._on_running
             images.seed_marketplace(store)
             self._store = store
-            self._httpd = _HTTPServer((self.host, self.port), _Handler)
+            self._httpd = _HTTPServer((self.host, self.port))
             self._httpd.sim = self
             self.port = int(self._httpd.server_address[1])
             self._stop.clear()
@@ -263,6 +287,7 @@ class Simulator:
         self._stop.set()
         if self._httpd is not None:
             self._httpd.shutdown()
+            self._httpd.close_connections()
             self._httpd.server_close()
             self._httpd = None
         for t in self._threads:
