@@ -6,6 +6,7 @@ Tests that use ``s3_server``/``s3_server_tls`` are marked ``lab`` automatically.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 
@@ -36,19 +37,24 @@ def s3_server_tls() -> Iterator[MotoS3Server]:
         yield server
 
 
-def _fresh_bucket(server: MotoS3Server) -> str:
+@contextlib.contextmanager
+def _fresh_bucket(server: MotoS3Server) -> Iterator[str]:
+    """A new bucket, emptied and deleted afterwards (moto keeps objects in memory)."""
     name = f"v2s-test-{uuid.uuid4().hex[:12]}"
     server.create_bucket(name)
-    return name
+    yield name
+    server.drop_bucket(name)
 
 
 @pytest.fixture
-def s3_bucket(s3_server: MotoS3Server) -> str:
+def s3_bucket(s3_server: MotoS3Server) -> Iterator[str]:
     """The name of a new empty bucket on ``s3_server``."""
-    return _fresh_bucket(s3_server)
+    with _fresh_bucket(s3_server) as name:
+        yield name
 
 
 @pytest.fixture
-def s3_bucket_tls(s3_server_tls: MotoS3Server) -> str:
+def s3_bucket_tls(s3_server_tls: MotoS3Server) -> Iterator[str]:
     """The name of a new empty bucket on ``s3_server_tls``."""
-    return _fresh_bucket(s3_server_tls)
+    with _fresh_bucket(s3_server_tls) as name:
+        yield name

@@ -241,6 +241,21 @@ class MotoS3Server:
                 Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region}
             )
 
+    def drop_bucket(self, name: str) -> None:
+        """Delete a bucket with its objects and unfinished uploads (best effort)."""
+        if self.proc is None:
+            return
+        c = self.client()
+        with contextlib.suppress(Exception):
+            uploads = c.list_multipart_uploads(Bucket=name).get("Uploads", [])
+            for up in uploads:
+                c.abort_multipart_upload(Bucket=name, Key=up["Key"], UploadId=up["UploadId"])
+            for page in c.get_paginator("list_objects_v2").paginate(Bucket=name):
+                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if keys:
+                    c.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+            c.delete_bucket(Bucket=name)
+
     def _kill(self) -> None:
         proc, self.proc = self.proc, None
         if proc is None:

@@ -113,3 +113,14 @@ def test_server_dies_with_a_parent_killed_by_sigkill(tmp_path: Path) -> None:
         parent.wait()
         parent.stdin.close()  # type: ignore[union-attr]
         parent.stdout.close()  # type: ignore[union-attr]
+
+
+def test_fresh_buckets_are_dropped_with_their_objects(s3_server: MotoS3Server) -> None:
+    from tests.conftest import _fresh_bucket
+
+    with _fresh_bucket(s3_server) as name:
+        client = s3_server.client()
+        client.put_object(Bucket=name, Key="a/b", Body=b"x")
+        client.create_multipart_upload(Bucket=name, Key="big")
+    names = {b["Name"] for b in s3_server.client().list_buckets().get("Buckets", [])}
+    assert name not in names
