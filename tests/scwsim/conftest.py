@@ -20,7 +20,7 @@ GIB = 2**30
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/scwsim/" in str(item.fspath).replace("\\", "/"):
+        if "tests/scwsim/" in item.path.as_posix():
             item.add_marker(pytest.mark.lab)
 
 
