@@ -143,3 +143,35 @@ def test_sdk_configured_from_the_environment(
     client = Client.from_config_file_and_env()
     assert client.api_url == sim.url
     assert "DEV1-S" in InstanceUtilsV1API(client).list_servers_types().servers
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/instance/v1/zones/fr-par-1/servers", {"commercial_type": 3}),
+        ("/instance/v1/zones/fr-par-1/servers", {"commercial_type": "DEV1-S", "tags": "a"}),
+        ("/instance/v1/zones/fr-par-1/servers", {"commercial_type": "DEV1-S", "volumes": []}),
+        ("/instance/v1/zones/fr-par-1/servers", {"commercial_type": "DEV1-S", "volumes": [1]}),
+        ("/instance/v1/zones/fr-par-1/servers", {"commercial_type": "DEV1-S", "volumes": {"0": 1}}),
+        ("/block/v1/zones/fr-par-1/volumes", {"name": "v", "from_snapshot": "x"}),
+        ("/instance/v1/zones/fr-par-1/images", {"name": ["x"], "arch": "x86_64"}),
+        ("/block/v1/zones/fr-par-1/volumes", {"name": "v", "from_empty": {"size": "big"}}),
+        ("/block/v1/zones/fr-par-1/snapshots/import-from-object-storage", [1, 2]),
+    ],
+)
+def test_malformed_bodies_are_400_not_500(sim: Simulator, path: str, body: object) -> None:
+    r = requests.post(
+        sim.url + path, json=body, headers={"X-Auth-Token": sim.account.secret_key}, timeout=10
+    )
+    assert r.status_code == 400, r.text
+    assert sim.internal_errors == []
+
+
+def test_malformed_json_is_400(sim: Simulator) -> None:
+    r = requests.post(
+        f"{sim.url}/instance/v1/zones/fr-par-1/servers",
+        data=b"{not json",
+        headers={"X-Auth-Token": sim.account.secret_key},
+        timeout=10,
+    )
+    assert r.status_code == 400

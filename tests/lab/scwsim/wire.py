@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from .store import Store
 
 
+STRING_FIELDS = frozenset({
+    "name", "bucket", "key", "project", "project_id", "organization", "image",
+    "commercial_type", "root_volume", "volume_id", "private_network_id", "action",
+})  # fmt: skip
+OBJECT_FIELDS = frozenset({"volumes", "extra_volumes", "from_empty", "from_snapshot"})
+
+
 @dataclass
 class Request:
     """One parsed API call: path parameters, query (every value a list) and JSON body."""
@@ -31,11 +38,23 @@ class Request:
         return values[0] if values else default
 
     def field(self, name: str, default: Any = None) -> Any:
+        """A body field; ``tags`` must be a list of strings, names and ids strings."""
         if self.body is None:
             return default
         if not isinstance(self.body, dict):
             raise invalid_argument(name, "the request body must be a JSON object")
-        return self.body.get(name, default)
+        value = self.body.get(name, default)
+        if value is None:
+            return value
+        if name == "tags" and not (
+            isinstance(value, list) and all(isinstance(t, str) for t in value)
+        ):
+            raise invalid_argument(name, "must be a list of strings")
+        if name in STRING_FIELDS and not isinstance(value, str):
+            raise invalid_argument(name, "must be a string")
+        if name in OBJECT_FIELDS and not isinstance(value, dict):
+            raise invalid_argument(name, "must be an object")
+        return value
 
 
 def instance_filter(
