@@ -327,7 +327,12 @@ def test_volume_growth_resizes_its_data(manual_sim: Simulator, images, upload) -
     srv = _server(inst, _image(sim, images, upload))
     block = BlockV1API(sim.client())
     vid = srv.volumes["0"].id
-    block.update_volume(volume_id=vid, size=30 * GB)
+    assert block.update_volume(volume_id=vid, size=30 * GB).status == "updating"
+    with pytest.raises(ScalewayException) as exc:  # one change at a time
+        block.update_volume(volume_id=vid, size=40 * GB)
+    assert exc.value.status_code == 409
+    sim.advance(3)
+    assert block.get_volume(volume_id=vid).status == "in_use"
     path = sim.root_volume_path(srv.id)
     assert path is not None
     out = subprocess.run(
@@ -337,6 +342,7 @@ def test_volume_growth_resizes_its_data(manual_sim: Simulator, images, upload) -
     with pytest.raises(ScalewayException):
         block.update_volume(volume_id=vid, size=10 * GB)
     faster = block.update_volume(volume_id=vid, perf_iops=15000)
+    sim.advance(3)
     assert (faster.type_, faster.specs.perf_iops) == ("sbs_15k", 15000)
 
 

@@ -329,16 +329,17 @@ def delete_volume(store: Store, req: Request) -> Reply:
 
 def update_volume(store: Store, req: Request) -> Reply:
     vol = get_volume(store, req.params["zone"], req.params["id"])
+    iops, size = req.field("perf_iops"), req.field("size")
+    if (iops is not None or size is not None) and vol["status"] not in ("available", "in_use"):
+        raise transient("volume", vol["id"], vol["status"])
     if req.field("name") is not None:
         vol["name"] = req.field("name")
     if req.field("tags") is not None:
         vol["tags"] = list(req.field("tags"))
-    iops = req.field("perf_iops")
     if iops is not None:
         if iops not in IOPS_TYPES:
             raise invalid_argument("perf_iops", "must be 5000 or 15000")
         vol["type"], vol["specs"]["perf_iops"] = IOPS_TYPES[iops], iops
-    size = req.field("size")
     if size is not None:
         if not isinstance(size, int) or size < vol["size"]:
             raise invalid_argument("size", "a volume can only grow")
@@ -350,6 +351,16 @@ def update_volume(store: Store, req: Request) -> Reply:
                 capture_output=True, timeout=60, check=False,
             )  # fmt: skip
     vol["updated_at"] = store.clock.block_ts()
+    if iops is not None or size is not None:  # recorded status while a change applies
+        set_status(store, vol, "updating")
+        vid = vol["id"]
+
+        def done() -> None:
+            cur = store.volumes.get(vid)
+            if cur is not None and cur["status"] == "updating":
+                set_status(store, cur, "in_use" if cur["references"] else "available")
+
+        store.later(store.timings.volume_update, done)
     return _reply(req, store.view(vol))
 
 

@@ -38,6 +38,7 @@ class Timings:
     """Simulated seconds per transition, fitted to the recordings' timestamps."""
 
     volume_create: float = 0.2  # creating -> available (recorded 0.15 s)
+    volume_update: float = 2.0  # size or perf_iops change: updating -> back (not recorded)
     snapshot_create: float = 1.5  # snapshot of a volume: creating -> available (1.3 s)
     import_base: float = 4.0  # import: creating -> available, plus ...
     import_per_gib: float = 1.0  # ... per GiB of virtual size (2025: 6 s for 1 GiB)
