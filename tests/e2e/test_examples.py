@@ -65,9 +65,10 @@ INVENTORY = [
 ]
 
 
-def _expand(path: Path):  # type: ignore[no-untyped-def]
+def _expand(path: Path, **extra: str):  # type: ignore[no-untyped-def]
     used = {m.group(1) for m in re.finditer(r"\$\{var\.([A-Za-z0-9_]+)\}", path.read_text())}
-    loaded = load(path, var_args=[f"{k}={v}" for k, v in VARS.items() if k in used],
+    values = {**VARS, **extra}
+    loaded = load(path, var_args=[f"{k}={v}" for k, v in values.items() if k in used],
                   environ=ENV)
     cfg = loaded.config
     if any(p.get("source") == "test" for p in cfg.providers.values()):
@@ -94,7 +95,9 @@ def test_example_validates(path: Path, tmp_path: Path, monkeypatch: pytest.Monke
     for k, v in ENV.items():
         monkeypatch.setenv(k, v)
     monkeypatch.chdir(tmp_path)
-    _, desired, diags = _expand(path)
+    iso = tmp_path / "virtio-win.iso"  # the Windows example names the drivers ISO
+    iso.write_bytes(b"")
+    _, desired, diags = _expand(path, virtio_win_iso=str(iso))
     errors = [d for d in diags if d.severity is Severity.ERROR]
     assert errors == [], errors
     assert desired.resources, "an example must migrate something"

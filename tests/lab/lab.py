@@ -36,6 +36,7 @@ MIGRATION = "web-01"
 BUCKET = "v2s-lab-transit"
 SERVER_TYPE = "DEV1-S"
 GUEST_VARIANT = "bios"
+_DISK_SUFFIXES = {".qcow2", ".raw", ".vmdk", ".img", ".flat"}  # disk data in the work dir
 
 
 class Lab:
@@ -226,7 +227,8 @@ class Lab:
     # -- what is left -------------------------------------------------------------
     def leftovers(self, work_dir: Path | None = None) -> list[str]:
         """Objects v2s created that still exist: simulator resources, transit objects,
-        artifacts in the work dir (logs and reports are kept on purpose)."""
+        disk data and resource folders' files in the work dir (logs, reports, state and
+        the converter's appliance cache are kept on purpose), guests still running."""
         left: list[str] = []
         store = self.sim.store
         with store.lock:
@@ -242,9 +244,10 @@ class Lab:
                 left.append(f"s3 object s3://{b['Name']}/{o['Key']}")
             for u in client.list_multipart_uploads(Bucket=b["Name"]).get("Uploads", []):
                 left.append(f"s3 multipart upload s3://{b['Name']}/{u['Key']}")
-        if work_dir is not None and (work_dir / "resources").is_dir():
-            for p in sorted((work_dir / "resources").rglob("*")):
-                if p.is_file():
+        if work_dir is not None and work_dir.is_dir():
+            for p in sorted(work_dir.rglob("*")):
+                if p.is_file() and (p.suffix in _DISK_SUFFIXES or p.name.endswith(".part")
+                                    or "resources" in p.relative_to(work_dir).parts):
                     left.append(f"work dir file {p}")
         left += [f"qemu process {pid}" for pid in self.boots.pids()]
         return left
