@@ -70,3 +70,53 @@ def test_second_sigint_cancels_in_flight_work_and_keeps_checkpoints(tmp_path: Pa
                  and e.address == "migration.a.disk_export[0]")
     assert first.done is not None and first.done > (first.total or 0) // 20
     assert sm.state.resources["migration.a.scw_server"].status is Status.CREATED
+
+
+STUBBORN = '''
+import sys, time
+from pathlib import Path
+from tests.walker.helpers import CountingProvider, LINEAGE, change, plan_of
+from vmware2scw.provider import ConfigureRequest
+from vmware2scw.progress import PlainRenderer
+from vmware2scw.state.local import LocalBackend
+from vmware2scw.state.manager import StateManager
+from vmware2scw.state.model import State
+from vmware2scw.walker import WalkOptions, walk
+
+class Stubborn(CountingProvider):
+    def apply(self, req, ctx):
+        print("applying", flush=True)
+        time.sleep(60)  # ignores ctx.cancelled
+
+d = Path(sys.argv[1])
+prov = Stubborn()
+prov.configure(ConfigureRequest(settings={}, lineage=LINEAGE, work_dir=d))
+sm = StateManager(LocalBackend(d / "state.json"), state=State(lineage=LINEAGE))
+walk(plan_of([change("migration.a.scw_server", "scw_server")]), sm, {"test": prov},
+     WalkOptions(work_dir=d / "w", on_event=PlainRenderer(sys.stdout)))
+'''
+
+
+def test_third_sigint_exits_at_once_with_the_state_saved(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "stubborn.py"
+    script.write_text(STUBBORN)
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.stdout is not None
+    for needle in ("applying", "interrupt:", "second interrupt", None):
+        if needle is None:
+            break
+        for line in proc.stdout:
+            if needle in line:
+                break
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "third interrupt" in err
+    state = State.model_validate_json((tmp_path / "state.json").read_text())
+    assert state.resources["migration.a.scw_server"].status is Status.TAINTED

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import os
 import queue
 import random
 import signal
@@ -109,6 +110,7 @@ class _Walk:
         self._done: queue.Queue[tuple[str, str, str]] = queue.Queue()
         self.nodes: dict[str, Node] = {}
         self.old: dict[str, ResourceState] = {}
+        self._notes: list[str] = []  # messages queued by the SIGINT handler
 
     # --- public --------------------------------------------------------------------------
 
@@ -140,14 +142,22 @@ class _Walk:
                           seconds=round(time.monotonic() - began, 3))
 
     def interrupt(self) -> None:
-        """First call: stop scheduling; second: cancel in-flight work."""
+        """First call: stop scheduling; second: cancel in-flight work; third: exit now.
+
+        Runs inside the SIGINT handler, so it only sets flags and queues its message for
+        the main loop (a handler that took a display lock could deadlock on itself).
+        """
+        if self.cancelled.is_set():
+            os.write(2, b"third interrupt: exiting now; the state holds every finished "
+                        b"transition and the next apply resumes the rest\n")
+            os._exit(130)  # as safe as kill -9, which the crash tests prove
         if self.stopping.is_set():
             self.cancelled.set()
-            self._message("second interrupt: cancelling in-flight work (state is saved)")
+            self._notes.append("second interrupt: cancelling in-flight work (state is saved)")
         else:
             self.stopping.set()
-            self._message("interrupt: no new work starts; waiting for running work "
-                          "(press Ctrl-C again to cancel it)")
+            self._notes.append("interrupt: no new work starts; waiting for running work "
+                               "(press Ctrl-C again to cancel it)")
 
     # --- graph ---------------------------------------------------------------------------
 
@@ -201,6 +211,9 @@ class _Walk:
                     key, status, message = self._done.get(timeout=0.2)
                 except queue.Empty:
                     continue
+                finally:
+                    while self._notes:
+                        self._message(self._notes.pop(0))
                 node = self.nodes[key]
                 running.pop(key, None)
                 per_kind[node.kind] -= 1
@@ -213,6 +226,8 @@ class _Walk:
                             heapq.heappush(ready, (self.nodes[dkey].sort_key(), dkey))
                 else:
                     self._skip_dependents(node)
+        while self._notes:
+            self._message(self._notes.pop(0))
 
     def _skip_dependents(self, failed: Node) -> None:
         stack = list(failed.dependents)
