@@ -180,14 +180,49 @@ def chroot_mounts(root: Path) -> Iterator[None]:
             subprocess.run(["umount", "-l", str(target)], check=False, capture_output=True)
 
 
+LV_TEMPLATE = """
+\tlogical_volumes {{
+
+\t\troot {{
+\t\t\tid = "v2sLab-root-0000-0000-0000-0000-000000"
+\t\t\tstatus = ["READ", "WRITE", "VISIBLE"]
+\t\t\tflags = []
+\t\t\tsegment_count = 1
+
+\t\t\tsegment1 {{
+\t\t\t\tstart_extent = 0
+\t\t\t\textent_count = {extents}
+\t\t\t\ttype = "striped"
+\t\t\t\tstripe_count = 1
+\t\t\t\tstripes = [
+\t\t\t\t\t"pv0", 0
+\t\t\t\t]
+\t\t\t}}
+\t\t}}
+\t}}
+"""
+
+
 def lvm_root_offset(raw: Path, lvm_start_mib: int) -> int:
-    """Create PV/VG/LV (never activated) on the raw disk; return the LV's byte offset."""
+    """PV + VG vg0 + LV root (first extents) on partition 2; return the LV's byte offset.
+
+    lvcreate needs device-mapper, which this host lacks: the LV is added to the VG
+    metadata with vgcfgbackup/vgcfgrestore instead (nothing is ever activated).
+    """
+    quiet = ["--config", "devices { use_devicesfile=0 }"]
     with loop_device(raw, partitions=True) as dev:
         pv = f"{dev}p2"
-        quiet = ["--config", "devices { use_devicesfile=0 }"]
         run("pvcreate", *quiet, "-q", "-ff", "-y", pv)
         run("vgcreate", *quiet, "-q", "-s", "4m", "vg0", pv)
-        run("lvcreate", *quiet, "-q", "-an", "-Zn", "-L", f"{LVM_ROOT_MIB}m", "-n", "root", "vg0")
+        cfg = raw.with_suffix(".vg0")
+        run("vgcfgbackup", *quiet, "-f", str(cfg), "vg0")
+        text = cfg.read_text()
+        end = text.rindex("}")
+        cfg.write_text(text[:end] + LV_TEMPLATE.format(extents=LVM_ROOT_MIB // 4) + text[end:])
+        subprocess.run(
+            ["vgcfgrestore", *quiet, "-f", str(cfg), "vg0"], check=True, capture_output=True
+        )
+        cfg.unlink()
         pe_start = int(
             run("pvs", *quiet, "--noheadings", "--units", "b", "--nosuffix", "-o", "pe_start", pv)
         )
