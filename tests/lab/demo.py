@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,23 +61,60 @@ def _timed(result: DemoResult, name: str) -> Iterator[None]:
         result.timings[name] = round(time.monotonic() - t0, 1)
 
 
-def v2s(lab: Lab, *args: str, capture: bool = False, timeout: float = 1800) -> tuple[int, str]:
-    """Run ``v2s -c v2s.yaml ARGS`` in the lab directory; (exit code, output if captured)."""
+def v2s(lab: Lab, *args: str, capture: bool = False, timeout: float = 1800,
+        watch: Callable[[], str | None] | None = None) -> tuple[int, str]:
+    """Run ``v2s -c v2s.yaml ARGS`` in the lab directory; (exit code, output if captured).
+
+    ``watch`` is polled while it runs: a message stops v2s (Ctrl-C twice, as a user
+    would) and raises DemoError with it.
+    """
     env = {**os.environ, **lab.env, "PYTHONUNBUFFERED": "1"}
     argv = [str(V2S), "-c", str(lab.root / "v2s.yaml"), *args]
+    out_file = tempfile.TemporaryFile("w+") if capture else None  # noqa: SIM115 - closed below
     proc = subprocess.Popen(argv, cwd=lab.root, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE if capture else None,
-                            stderr=subprocess.STDOUT if capture else None, text=True)
+                            stdout=out_file, stderr=subprocess.STDOUT if capture else None,
+                            text=True)
+    deadline = time.monotonic() + timeout
     try:
-        out, _ = proc.communicate(timeout=timeout)
+        while proc.poll() is None:
+            problem = watch() if watch is not None else None
+            if problem is None and time.monotonic() > deadline:
+                problem = f"`v2s {' '.join(args)}` still running after {timeout:.0f} s"
+            if problem is not None:
+                _interrupt(proc)
+                raise DemoError(problem)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=2)
     except BaseException:  # Ctrl-C reaches v2s too: let it save its state, then go
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=60)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _interrupt(proc)
         raise
-    return proc.returncode, out or ""
+    finally:
+        output = ""
+        if out_file is not None:
+            out_file.seek(0)
+            output = out_file.read()
+            out_file.close()
+    return proc.returncode, output
+
+
+def _interrupt(proc: subprocess.Popen[str]) -> None:
+    """Stop v2s like a user would: Ctrl-C, Ctrl-C again, then kill."""
+    for sig, wait in ((signal.SIGINT, 5.0), (signal.SIGINT, 60.0), (signal.SIGKILL, 10.0)):
+        if proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=wait)
+
+
+def _boot_failure(lab: Lab) -> str | None:
+    """The first failed guest boot in the lab, as a message (for ``watch``)."""
+    for rec in list(lab.boots.records.values()):
+        if rec.state == "failed":
+            return (f"the migrated server {rec.name} did not boot: {rec.reason}\n"
+                    f"console (last lines):\n{rec.console_tail}")
+    return None
 
 
 def _banner(say: Callable[[str], None], text: str) -> None:
@@ -87,7 +125,7 @@ def _step(lab: Lab, result: DemoResult, name: str, say: Callable[[str], None],
           args: tuple[str, ...], *, capture: bool, expect: tuple[int, ...] = (0,)) -> str:
     _banner(say, f"v2s {' '.join(args)}")
     with _timed(result, name):
-        code, out = v2s(lab, *args, capture=capture)
+        code, out = v2s(lab, *args, capture=capture, watch=lambda: _boot_failure(lab))
     result.exit_codes[name] = code
     result.outputs[name] = out
     if capture and out:
