@@ -118,8 +118,12 @@ def build_report(result: WalkResult, plan: Plan, state: State, operation: str,
             status=o.status, seconds=o.seconds, bytes=size, attempts=o.attempts,
             message=o.message))  # fmt: skip
     diags = (*plan.diagnostics, *result.diagnostics)
+    order = {stage: i for i, stage in enumerate(STAGES.values())}
+    ops = {"apply": 0, "cleanup": 1, "delete": 2}
     migrations = []
-    for name, rows in sorted(by_migration.items()):
+    for name, unsorted in sorted(by_migration.items()):
+        rows = sorted(unsorted, key=lambda r: (order.get(r.stage, len(order)),
+                                               ops.get(r.operation, 3), r.address))
         guest: list[str] = []
         server: dict[str, Any] = {}
         for rs in state.resources.values():

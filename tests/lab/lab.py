@@ -36,6 +36,7 @@ MIGRATION = "web-01"
 BUCKET = "v2s-lab-transit"
 SERVER_TYPE = "DEV1-S"
 GUEST_VARIANT = "bios"
+_SIM_KINDS = ("snapshots", "images", "servers", "volumes", "ips")
 _DISK_SUFFIXES = {".qcow2", ".raw", ".vmdk", ".img", ".flat"}  # disk data in the work dir
 
 
@@ -63,6 +64,7 @@ class Lab:
         self.vm_moref = ""
         self.timings: dict[str, float] = {}
         self._stack: contextlib.ExitStack | None = None
+        self._baseline: dict[str, set[str]] = {}
         self.vc: Vcsim
         self.s3: MotoS3Server
         self.sim: Simulator
@@ -97,6 +99,7 @@ class Lab:
                 s3_secret_key=SECRET_KEY, speed=self.sim_speed, boot_hook=self.boots.hook,
                 worker_timeout=30.0))  # fmt: skip
             self.boots.start()
+            self._baseline = self._sim_ids()  # what the simulator seeds (marketplace images)
             self.timings["services"] = time.monotonic() - t1
             if self.load_guest:
                 t2 = time.monotonic()
@@ -225,6 +228,10 @@ class Lab:
         return out
 
     # -- what is left -------------------------------------------------------------
+    def _sim_ids(self) -> dict[str, set[str]]:
+        with self.sim.store.lock:
+            return {kind: set(getattr(self.sim.store, kind)) for kind in _SIM_KINDS}
+
     def leftovers(self, work_dir: Path | None = None) -> list[str]:
         """Objects v2s created that still exist: simulator resources, transit objects,
         disk data and resource folders' files in the work dir (logs, reports, state and
@@ -232,12 +239,10 @@ class Lab:
         left: list[str] = []
         store = self.sim.store
         with store.lock:
-            for kind in ("snapshots", "images", "servers", "volumes", "ips"):
+            for kind in _SIM_KINDS:
                 for oid, obj in getattr(store, kind).items():
-                    tags = [str(t) for t in obj.get("tags") or []]
-                    if kind == "images" and not any(t.startswith("v2s-") for t in tags):
-                        continue  # the marketplace images the simulator seeds
-                    left.append(f"scaleway {kind[:-1]} {oid} ({obj.get('name', '')})")
+                    if oid not in self._baseline.get(kind, set()):
+                        left.append(f"scaleway {kind[:-1]} {oid} ({obj.get('name', '')})")
         client = self.s3.client()
         for b in client.list_buckets().get("Buckets", []):
             for o in client.list_objects_v2(Bucket=b["Name"]).get("Contents", []):
