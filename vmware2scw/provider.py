@@ -42,6 +42,9 @@ class ResourceType(_Frozen):
     computed: frozenset[str] = frozenset()  # attributes only known after apply
     sensitive: frozenset[str] = frozenset()  # never stored, never shown
     create_before_destroy: bool = False
+    # destroy calls ``delete`` on a tombstone too (its cleanup left work to undo, e.g.
+    # powering a cold-cutover source VM back on); otherwise only the record is dropped
+    delete_tombstone_on_destroy: bool = False
     config_model: type[BaseModel] | None = None  # desired attributes, for validation and schemas
 
 
@@ -185,6 +188,7 @@ class ApplyContext(Protocol):
     lineage: str
     work_dir: Path  # private to this resource, mode 0700
     cancelled: threading.Event  # set on the second Ctrl-C: stop soon, leave a checkpoint
+    operation: str  # apply | destroy | cleanup (a used transient deleted after its chain)
 
     @property
     def tags(self) -> tuple[str, ...]:

@@ -97,6 +97,7 @@ class TestProvider:
         self.work_dir = Path()
         self.store = Store(None)
         self.calls: list[tuple[str, str]] = []  # (verb, address) of this process
+        self.operations: list[tuple[str, str, str]] = []  # (verb, address, ctx.operation)
 
     # --- protocol -------------------------------------------------------------------------
 
@@ -158,6 +159,7 @@ class TestProvider:
     def apply(self, req: ApplyRequest, ctx: ApplyContext) -> ApplyResponse:
         self._type(req.type, req.address)
         self._record("apply", req.address)
+        self.operations.append(("apply", req.address, getattr(ctx, "operation", "")))
         self._inject_failures(req.address)
         if req.prior is None:
             with self.store.transaction() as data:
@@ -202,6 +204,7 @@ class TestProvider:
 
     def delete(self, req: DeleteRequest, ctx: ApplyContext) -> DeleteResponse:
         self._record("delete", req.address)
+        self.operations.append(("delete", req.address, getattr(ctx, "operation", "")))
         if _matches(req.address, self.settings.fail_delete):
             raise ProviderError("injected delete failure (settings.fail_delete)",
                                 address=req.address, hint="remove it from fail_delete")

@@ -15,6 +15,7 @@ _SPECS: dict[str, dict[str, Any]] = {
         "kind": "api",
         "force_new": {"vm", "vm_uuid", "name", "quiesce"},
         "computed": {"snapshot_moref", "vm_moref", "prior_power_state", "created_at"},
+        "delete_tombstone_on_destroy": True,
     },
     "disk_export": {
         "transient": True,
@@ -62,6 +63,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
         force_new=frozenset(spec["force_new"]),
         computed=frozenset(spec["computed"]),
         sensitive=SENSITIVE,
+        delete_tombstone_on_destroy=spec.get("delete_tombstone_on_destroy", False),
     )
     for name, spec in _SPECS.items()
 }

@@ -46,6 +46,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
         kind="api",
         force_new=frozenset({"vm", "vm_uuid", "name", "quiesce", "power_off_source"}),
         computed=SNAPSHOT_OUT,
+        delete_tombstone_on_destroy=True,  # destroy powers a cold-cutover source back on
         config_model=SnapshotConfig,
     ),
     "disk_export": ResourceType(

@@ -128,3 +128,31 @@ def test_destroy_after_a_failed_apply_removes_the_leftover_snapshot_only(
         vm = provs["vmware"].inventory(InventoryRequest(patterns=("eng-fail",))).vms[0]
         assert vm.snapshots == ("users-own",) and len(vm.disks) == 1
         assert not list((tmp_path / "work").rglob("disk0.raw"))  # the export file went too
+
+
+def test_cold_cutover_apply_then_destroy_powers_the_source_back_on(
+        vc: Vcsim, tmp_path: Path) -> None:
+    load(vc, [VM("eng-cold", disks=(Disk(capacity_bytes=MiB),))])
+
+    def edit(text: str) -> str:
+        text = text.replace('"eng-*"', '"eng-cold"')
+        return text + "    cutover: {power_off_source: true}\n"
+
+    def power() -> str:
+        vms = provs["vmware"].inventory(InventoryRequest(patterns=("eng-cold",))).vms
+        return vms[0].power_state
+
+    with engine(vc, tmp_path, edit) as (provs, desired, sm, opts):
+        assert power() == "poweredOn"
+        result = walk(make_plan(desired, sm.state, provs, PlanOptions()), sm, provs, opts)
+        assert result.ok, [(o.address, o.status) for o in result.outcomes]
+        snap = sm.state.resources["migration.eng.vmware_snapshot"]
+        assert snap.status is Status.TRANSIENT_DONE  # cleaned up: a tombstone
+        assert power() == "poweredOff"  # the cutover keeps the source off after apply
+
+        refreshed, _ = refresh(sm.state, provs)
+        gone = make_plan(desired, refreshed, provs, PlanOptions(destroy=True))
+        result = walk(gone, sm, provs, opts)
+        assert result.ok, [(o.address, o.status) for o in result.outcomes]
+        assert sm.state.resources == {}
+        assert power() == "poweredOn"  # as it was before the migration

@@ -13,6 +13,7 @@ from tests.walker.helpers import (
     store_objects,
 )
 from vmware2scw.plan.action import Action, Reason
+from vmware2scw.plan.model import PlanOptions
 from vmware2scw.state.model import Status
 from vmware2scw.walker import CLEANUP_PENDING, WalkOptions, walk
 
@@ -118,3 +119,26 @@ def test_failed_cleanup_keeps_the_transient_as_created(tmp_path: Path) -> None:
     rec = sm.state.resources["migration.a.vmware_snapshot"]
     assert rec.status is Status.CREATED and rec.checkpoint is None
     assert sm.state.resources["migration.a.scw_server"].status is Status.CREATED
+
+
+def test_destroy_calls_delete_on_tombstones_whose_type_asks_for_it(tmp_path: Path) -> None:
+    prov = make_provider(tmp_path)
+    sm = MemoryStateManager()
+    assert walk(plan_of(chain("a")), sm, {"test": prov}, opts(tmp_path)).ok
+    snap = "migration.a.vmware_snapshot"
+    assert sm.state.resources[snap].status is Status.TRANSIENT_DONE
+    assert ("delete", snap, "cleanup") in prov.operations
+    assert {op for verb, _, op in prov.operations if verb == "apply"} == {"apply"}
+    prov.operations.clear()
+    gone = [change(a, r.type, action=Action.DELETE, transient=r.transient,
+                   depends_on=r.dependencies)
+            for a, r in sm.state.resources.items()]
+    result = walk(plan_of(gone, options=PlanOptions(destroy=True)), sm, {"test": prov},
+                  opts(tmp_path))
+    assert result.ok, result.diagnostics
+    assert sm.state.resources == {}
+    deleted = {a: op for verb, a, op in prov.operations if verb == "delete"}
+    # the snapshot's tombstone goes through the provider (it powers a cold source back on);
+    # the other tombstones (disk_export, qcow2_artifact, s3_object) only lose their record
+    assert deleted == {snap: "destroy", "migration.a.scw_snapshot[0]": "destroy",
+                       "migration.a.scw_image": "destroy", "migration.a.scw_server": "destroy"}

@@ -188,9 +188,10 @@ def test_destroy_runs_in_reverse_dependency_order(tmp_path: Path) -> None:
     assert result.ok, result.diagnostics
     assert sm.state.resources == {}
     order = [a for verb, a in prov.calls if verb == "delete"]
-    # tombstones need no provider call; kept resources go server -> image -> snapshot
+    # tombstones need no provider call (except vmware_snapshot's, which undoes a cold
+    # cutover); kept resources go server -> image -> snapshot -> ... -> vmware snapshot
     assert order == ["migration.a.scw_server", "migration.a.scw_image",
-                     "migration.a.scw_snapshot[0]"]
+                     "migration.a.scw_snapshot[0]", "migration.a.vmware_snapshot"]
     assert not [o for o in store_objects(tmp_path) if not o["deleted"]]
 
 

@@ -262,7 +262,15 @@ class _Planner:
     def plan_destroy(self) -> list[ResourceChange]:
         """Delete every recorded resource in scope (targets and their dependents)."""
         chosen = self.scope.destroy_set()
-        return [_delete(self.state.resources[a], Reason.DESTROY) for a in sorted(chosen)]
+        return [_delete(self.state.resources[a], Reason.DESTROY,
+                        undo=self._undoes_tombstone(self.state.resources[a]))
+                for a in sorted(chosen)]
+
+    def _undoes_tombstone(self, rs: ResourceState) -> bool:
+        """True when destroying this record calls the provider even for a tombstone."""
+        prov = self.providers.get(rs.provider)
+        rtype = prov.resource_types().get(rs.type) if prov is not None else None
+        return rtype is not None and rtype.delete_tombstone_on_destroy
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -346,9 +354,12 @@ class _Base:
         }
 
 
-def _delete(rs: ResourceState, reason: Reason) -> ResourceChange:
+def _delete(rs: ResourceState, reason: Reason, *, undo: bool = False) -> ResourceChange:
     notes: tuple[str, ...] = ()
-    if rs.status is Status.TRANSIENT_DONE:
+    if rs.status is Status.TRANSIENT_DONE and undo:
+        notes = ("already cleaned up (tombstone): the provider undoes what is left, e.g. "
+                 "powers a cold-cutover source VM back on",)
+    elif rs.status is Status.TRANSIENT_DONE:
         notes = ("already cleaned up (tombstone): only the record is removed",)
     return ResourceChange(
         address=rs.address, type=rs.type, provider=rs.provider, action=Action.DELETE,

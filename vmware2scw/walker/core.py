@@ -62,6 +62,7 @@ class _Context:
         self.lineage = walk.lineage
         self.work_dir = work_dir
         self.cancelled = walk.cancelled
+        self.operation = walk.operation(node)
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -165,6 +166,12 @@ class _Walk:
         prov = self.providers.get(change.provider)
         rtype = prov.resource_types().get(change.type) if prov is not None else None
         return rtype.kind if rtype else "api"
+
+    def operation(self, node: Node) -> str:
+        """What a provider is told it is doing: apply | destroy | cleanup."""
+        if self.plan.options.destroy:
+            return "destroy"
+        return "cleanup" if node.op == CLEANUP else "apply"
 
     def _refuse_prevent_destroy(self) -> bool:
         refused = [n.change.address for n in self.nodes.values()
@@ -304,7 +311,7 @@ class _Walk:
         if node.op == APPLY:
             self._apply(node, prov, rtype, ctx)
         else:
-            self._delete(node, prov, ctx, cleanup=node.op == CLEANUP)
+            self._delete(node, prov, rtype, ctx, cleanup=node.op == CLEANUP)
 
     def _apply(self, node: Node, prov: Provider, rtype: ResourceType, ctx: _Context) -> None:
         c = node.change
@@ -361,7 +368,8 @@ class _Walk:
                 planned[name] = value
         return planned
 
-    def _delete(self, node: Node, prov: Provider, ctx: _Context, *, cleanup: bool) -> None:
+    def _delete(self, node: Node, prov: Provider, rtype: ResourceType, ctx: _Context, *,
+                cleanup: bool) -> None:
         c = node.change
         replaced_later = node.op == DELETE and c.action is Action.CREATE_THEN_DELETE
         rec = self.old.get(c.address) if replaced_later else self.sm.state.resources.get(
@@ -371,7 +379,8 @@ class _Walk:
         if cleanup:
             self._cleanup(rec, prov, ctx)
         else:
-            if rec.status is not Status.TRANSIENT_DONE or cleanup_pending(rec):
+            if (rec.status is not Status.TRANSIENT_DONE or cleanup_pending(rec) or (
+                    ctx.operation == "destroy" and rtype.delete_tombstone_on_destroy)):
                 self._provider_delete(rec, prov, ctx)
             if not replaced_later:
                 self.sm.update(lambda s: s.without(c.address))
