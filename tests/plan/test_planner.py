@@ -123,7 +123,7 @@ def test_removed_migration_is_deleted_including_tombstone_records():
     assert plan.summary().delete == len(web)
 
 
-def test_tainted_is_replaced_and_checkpointed_create_resumes():
+def test_tainted_is_applied_again_and_checkpointed_create_resumes():
     want = desired(chain("web"))
     state = _applied(want)
     srv = state.resources[f"{WEB}.scw_server"]
@@ -133,7 +133,8 @@ def test_tainted_is_replaced_and_checkpointed_create_resumes():
                                                        "checkpoint": {"step": 2}}))
     acts = _actions(make_plan(want, state, providers()))
     assert acts[f"{WEB}.scw_image"] == (Action.CREATE, Reason.RESUME)
-    assert acts[f"{WEB}.scw_server"] == (Action.DELETE_THEN_CREATE, Reason.TAINTED)
+    # applied again, never deleted first: the walker adopts what the failed apply left
+    assert acts[f"{WEB}.scw_server"] == (Action.CREATE, Reason.TAINTED)
 
 
 def test_replace_option_forces_replacement():

@@ -142,3 +142,18 @@ def test_destroy_calls_delete_on_tombstones_whose_type_asks_for_it(tmp_path: Pat
     # the other tombstones (disk_export, qcow2_artifact, s3_object) only lose their record
     assert deleted == {snap: "destroy", "migration.a.scw_snapshot[0]": "destroy",
                        "migration.a.scw_image": "destroy", "migration.a.scw_server": "destroy"}
+
+
+def test_tainted_create_as_planned_now_adopts_the_object_left_behind(tmp_path: Path) -> None:
+    prov = make_provider(tmp_path)
+    sm = MemoryStateManager()
+    addr = "migration.a.scw_image"
+    walk(plan_of([change(addr, "scw_image")]), sm, {"test": prov}, opts(tmp_path))
+    rec = sm.state.resources[addr]
+    sm.persist(sm.state.with_resource(rec.model_copy(update={"status": Status.TAINTED})))
+    tainted = change(addr, "scw_image", action=Action.CREATE, reason=Reason.TAINTED)
+    result = walk(plan_of([tainted]), sm, {"test": prov}, opts(tmp_path))
+    assert result.ok and [o.operation for o in result.outcomes] == ["apply"]
+    assert ("adopt", addr) in prov.calls and ("delete", addr) not in prov.calls
+    assert len(_live(tmp_path, addr)) == 1
+    assert sm.state.resources[addr].attributes["id"] == rec.attributes["id"]

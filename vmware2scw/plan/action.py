@@ -55,7 +55,7 @@ class Reason(StrEnum):
     CHANGED = "changed"  # in-place update of changed attributes
     UPSTREAM_CHANGED = "upstream-changed"  # an input references an output that will change
     FORCE_NEW = "force-new"  # a changed attribute cannot be updated in place
-    TAINTED = "tainted"  # a previous apply failed part-way
+    TAINTED = "tainted"  # a previous apply failed part-way: applied again (adopt or create)
     RESUME = "resume"  # a previous create was interrupted; continue from its checkpoint
     REPLACE_REQUESTED = "replace-requested"  # -replace ADDRESS
     NOT_IN_CONFIG = "not-in-config"  # in state, no longer in config
@@ -78,7 +78,8 @@ _TEXT = {
     Reason.CHANGED: "attributes changed",
     Reason.UPSTREAM_CHANGED: "an input depends on a changing resource",
     Reason.FORCE_NEW: "a changed attribute forces replacement",
-    Reason.TAINTED: "tainted by a failed apply",
+    Reason.TAINTED: "a failed apply left it tainted; an object it made is adopted, "
+                    "never created twice",
     Reason.RESUME: "an interrupted apply resumes from its checkpoint",
     Reason.REPLACE_REQUESTED: "replacement requested with -replace",
     Reason.NOT_IN_CONFIG: "not in config",

@@ -130,10 +130,9 @@ class _Planner:
         replace_action = (
             Action.CREATE_THEN_DELETE if rtype.create_before_destroy else Action.DELETE_THEN_CREATE
         )
-        if prior.status is Status.TAINTED:
-            if prior.checkpoint:
-                return self._fresh(base, prior, Action.CREATE, Reason.RESUME)
-            return self._fresh(base, prior, replace_action, Reason.TAINTED)
+        if prior.status is Status.TAINTED:  # applied again: the walker adopts what it left
+            reason = Reason.RESUME if prior.checkpoint else Reason.TAINTED
+            return self._fresh(base, prior, Action.CREATE, reason)
         if self.scope.replace_requested(dr.address):
             return self._fresh(base, prior, replace_action, Reason.REPLACE_REQUESTED)
 

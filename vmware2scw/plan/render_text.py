@@ -65,7 +65,8 @@ def resource_block(change: ResourceChange, *, drift: bool = False) -> list[str]:
     elif change.reason is Reason.CLEANUP:
         verb = "will be cleaned up"
     elif change.reason is Reason.TAINTED:
-        verb = "is tainted, so " + _HEADLINE[action]
+        verb = ("is tainted, so it will be applied again" if action is Action.CREATE
+                else "is tainted, so " + _HEADLINE[action])
     elif change.reason is Reason.RESUME:
         verb = "will be resumed"
     else:

@@ -146,8 +146,10 @@ def cleanup_pending(rec: ResourceState) -> bool:
 def resumes(c: ResourceChange) -> bool:
     """A tainted record is resumed (and its object adopted), never deleted first.
 
-    The provider contract (an apply that fails leaves no object or one findable by its
-    tags) makes adoption safe, and deleting first would create the object twice.
+    Plans now say `create` (reason `tainted`); a replace with reason `tainted` comes
+    from plan files of earlier versions and is run the same way. The provider contract
+    (an apply that fails leaves no object or one findable by its tags) makes adoption
+    safe, and deleting first would create the object twice.
     """
     return c.action is Action.DELETE_THEN_CREATE and c.reason is Reason.TAINTED
 
