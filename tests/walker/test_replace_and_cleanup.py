@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.walker.helpers import (
     MemoryStateManager,
     chain,
@@ -61,17 +63,21 @@ def test_delete_then_create_deletes_first(tmp_path: Path) -> None:
     assert len(_live(tmp_path, addr)) == 1
 
 
-def test_tainted_replace_is_resumed_by_adoption_not_recreated(tmp_path: Path) -> None:
+@pytest.mark.parametrize("action", [Action.CREATE, Action.DELETE_THEN_CREATE],
+                         ids=["planned-now", "older-plan-file"])
+def test_tainted_record_is_resumed_by_adoption_not_recreated(
+        tmp_path: Path, action: Action) -> None:
     prov = make_provider(tmp_path)
     sm = MemoryStateManager()
     addr = "migration.a.scw_image"
     walk(plan_of([change(addr, "scw_image")]), sm, {"test": prov}, opts(tmp_path))
     rec = sm.state.resources[addr]
     sm.persist(sm.state.with_resource(rec.model_copy(update={"status": Status.TAINTED})))
-    tainted = change(addr, "scw_image", action=Action.DELETE_THEN_CREATE, reason=Reason.TAINTED)
+    tainted = change(addr, "scw_image", action=action, reason=Reason.TAINTED)
     result = walk(plan_of([tainted]), sm, {"test": prov}, opts(tmp_path))
     assert result.ok and [o.operation for o in result.outcomes] == ["apply"]
     assert ("adopt", addr) in prov.calls and ("delete", addr) not in prov.calls
+    assert len(_live(tmp_path, addr)) == 1
     assert sm.state.resources[addr].status is Status.CREATED
     assert sm.state.resources[addr].attributes["id"] == rec.attributes["id"]
 
@@ -143,17 +149,3 @@ def test_destroy_calls_delete_on_tombstones_whose_type_asks_for_it(tmp_path: Pat
     assert deleted == {snap: "destroy", "migration.a.scw_snapshot[0]": "destroy",
                        "migration.a.scw_image": "destroy", "migration.a.scw_server": "destroy"}
 
-
-def test_tainted_create_as_planned_now_adopts_the_object_left_behind(tmp_path: Path) -> None:
-    prov = make_provider(tmp_path)
-    sm = MemoryStateManager()
-    addr = "migration.a.scw_image"
-    walk(plan_of([change(addr, "scw_image")]), sm, {"test": prov}, opts(tmp_path))
-    rec = sm.state.resources[addr]
-    sm.persist(sm.state.with_resource(rec.model_copy(update={"status": Status.TAINTED})))
-    tainted = change(addr, "scw_image", action=Action.CREATE, reason=Reason.TAINTED)
-    result = walk(plan_of([tainted]), sm, {"test": prov}, opts(tmp_path))
-    assert result.ok and [o.operation for o in result.outcomes] == ["apply"]
-    assert ("adopt", addr) in prov.calls and ("delete", addr) not in prov.calls
-    assert len(_live(tmp_path, addr)) == 1
-    assert sm.state.resources[addr].attributes["id"] == rec.attributes["id"]
