@@ -31,3 +31,10 @@ def test_every_top_level_settings_and_variable_key_is_documented() -> None:
     keys = [*Config.model_fields, *Settings.model_fields, *Variable.model_fields]
     missing = [k for k in keys if f"`{k}`" not in DOC]
     assert not missing, f"docs/config.md does not document {missing}"
+
+
+def test_every_s3_backend_key_is_documented() -> None:
+    from vmware2scw.config.model import S3BackendConfig
+
+    missing = [k for k in S3BackendConfig.model_fields if f"| `{k}` |" not in DOC]
+    assert not missing, f"docs/config.md does not document backend.s3 {missing}"

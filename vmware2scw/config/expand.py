@@ -25,7 +25,7 @@ from vmware2scw.config.chain import (
 )
 from vmware2scw.config.interpolate import TemplateError, iter_strings, references
 from vmware2scw.config.loader import LoadedConfig, YPath
-from vmware2scw.config.model import Config, MigrationConfig
+from vmware2scw.config.model import BACKEND_SECRETS, Config, MigrationConfig
 from vmware2scw.config.suggest import did_you_mean, nearest
 from vmware2scw.desired import Desired, DesiredResource, ProviderBlock
 from vmware2scw.diagnostics import Diagnostic, SourcePos
@@ -213,6 +213,10 @@ def _digest(loaded: LoadedConfig, providers: dict[str, ProviderBlock]) -> str:
     for name, var in loaded.config.variables.items():
         if var.sensitive:
             data["variables"][name]["default"] = MASK
+    s3 = (data.get("backend") or {}).get("s3") or {}
+    for key in BACKEND_SECRETS:
+        if s3.get(key) is not None:
+            s3[key] = MASK
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from vmware2scw.config.interpolate import (
     split_reference,
     substitute,
 )
-from vmware2scw.config.model import Config, Variable
+from vmware2scw.config.model import BACKEND_SECRETS, ENV_REFERENCE, Config, Variable
 from vmware2scw.config.suggest import did_you_mean
 from vmware2scw.config.validation import dotted, raise_for
 from vmware2scw.config.variables import NAME_RE as VAR_NAME_RE
@@ -249,8 +250,27 @@ def _check_names(data: dict[str, Any], src: yamlsrc.Source) -> None:
                 src.pos(("providers", name, "source")),
                 "provider `source` must be a plug-in name such as 'test'",
             )
+    _check_backend_secrets(data, src)
 
 
+def _check_backend_secrets(data: dict[str, Any], src: yamlsrc.Source) -> None:
+    """S3 state credentials come from the environment, never from the file itself."""
+    backend = data.get("backend")
+    s3 = backend.get("s3") if isinstance(backend, dict) else None
+    if not isinstance(s3, dict):
+        return
+    for key in BACKEND_SECRETS:
+        value = s3.get(key)
+        if value is not None and not (isinstance(value, str) and _ENV_RE.match(value)):
+            raise yamlsrc.fail(
+                src.pos(("backend", "s3", key)),
+                f"backend.s3.{key} must be one ${{env.NAME}} reference (e.g. "
+                f"'${{env.SCW_{key.upper()}}}'): credentials are never written in the config "
+                "file; or leave it out to use boto3's chain / SCW_ACCESS_KEY and SCW_SECRET_KEY",
+            )
+
+
+_ENV_RE = re.compile(ENV_REFERENCE)
 _SECTIONS = ("source", "target", "cutover", "convert", "verify")
 
 

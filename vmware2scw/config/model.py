@@ -42,6 +42,11 @@ class LocalBackendConfig(_Model):
     path: str = Field(default="v2s.tfstate.json", description="State file, relative to the config.")
 
 
+ENV_REFERENCE = r"^\$\{env\.[A-Za-z_][A-Za-z0-9_]*\}$"
+BACKEND_SECRETS = ("access_key", "secret_key")  # of backend.s3: ${env.NAME} only, sensitive
+_ENV_ONLY: dict[str, Any] = {"pattern": ENV_REFERENCE, "writeOnly": True}
+
+
 class S3BackendConfig(_Model):
     """State in an S3 bucket (Scaleway Object Storage or any S3 endpoint)."""
 
@@ -51,10 +56,28 @@ class S3BackendConfig(_Model):
     endpoint: str | None = Field(default=None, description="e.g. https://s3.fr-par.scw.cloud")
     # Below: state backend options read by vmware2scw.state.backend.S3Settings (E2).
     profile: str | None = Field(default=None, description="Credentials profile (~/.aws).")
-    verify: bool | str = Field(default=True, description="TLS check: false or a CA bundle.")
-    addressing_style: Literal["auto", "path", "virtual"] = "auto"
-    request_checksum_calculation: Literal["when_required", "when_supported"] = "when_required"
-    response_checksum_validation: Literal["when_required", "when_supported"] = "when_required"
+    access_key: str | None = Field(
+        default=None, repr=False, json_schema_extra=_ENV_ONLY,
+        description="Access key, only as an ${env.NAME} reference (sensitive; default: "
+        "boto3's chain, then SCW_ACCESS_KEY).",
+    )
+    secret_key: str | None = Field(
+        default=None, repr=False, json_schema_extra=_ENV_ONLY,
+        description="Secret key, only as an ${env.NAME} reference (sensitive; never "
+        "stored; default: boto3's chain, then SCW_SECRET_KEY).",
+    )
+    verify: bool | str = Field(
+        default=True, description="TLS check: true, false, or the path of a CA bundle."
+    )
+    addressing_style: Literal["auto", "path", "virtual"] = Field(
+        default="auto", description="S3 addressing: auto, path or virtual (host) style."
+    )
+    request_checksum_calculation: Literal["when_required", "when_supported"] = Field(
+        default="when_required", description="Upload checksums: only where S3 requires them."
+    )
+    response_checksum_validation: Literal["when_required", "when_supported"] = Field(
+        default="when_required", description="Download checksum checks: only where required."
+    )
 
 
 class BackendConfig(_Model):

@@ -104,7 +104,16 @@ class S3Backend:
         if access_key is None and profile is None and "AWS_ACCESS_KEY_ID" not in os.environ:
             access_key = os.environ.get("SCW_ACCESS_KEY")  # Scaleway's own variables
             secret_key = os.environ.get("SCW_SECRET_KEY") if access_key else None
-        session = boto3.session.Session(profile_name=profile)
+        from botocore.exceptions import ProfileNotFound
+
+        try:
+            session = boto3.session.Session(profile_name=profile)
+        except ProfileNotFound:
+            raise StateError(
+                f"s3://{self.bucket}/{self.key}: credentials profile {profile!r} not found",
+                hint="fix backend.s3.profile, or add the profile to ~/.aws/credentials "
+                "(AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE name other files)",
+            ) from None
         config = Config(
             region_name=self.region,
             s3={"addressing_style": addressing_style},
