@@ -93,7 +93,6 @@ class ScalewayProvider:
         self._s3: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._catalogue: Catalogue | None = None
-        self._planned_total = 0.0
         self.tcp_targets: server_mod.TcpProbe = server_mod.default_tcp_targets  # lab hook
 
     # --- set-up ----------------------------------------------------------------------------
@@ -282,15 +281,9 @@ class ScalewayProvider:
                 planned[attr] = req.prior.get(attr) if req.prior else None
         if req.type == "scw_server":
             diags += server_plan.notes(self.catalogue, self._zone(planned), req.address,
-                                       req.prior, planned, unknown, new, self._add_to_total)
+                                       req.prior, planned, unknown, new)
         return PlanResponse(planned=planned, unknown=tuple(sorted(unknown)),
                             replace_paths=tuple(replace), diagnostics=tuple(diags))
-
-    def _add_to_total(self, price: float) -> float:
-        """Add a new server's monthly price to this run's total; return the total."""
-        with self._lock:
-            self._planned_total += price
-            return self._planned_total
 
     # --- apply / delete --------------------------------------------------------------------
 

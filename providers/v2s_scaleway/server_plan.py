@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from vmware2scw.diagnostics import Diagnostic, error, info, warning
+from vmware2scw.diagnostics import Diagnostic, error, warning
 from vmware2scw.errors import ProviderError
 from vmware2scw.provider import Attrs
 
@@ -31,7 +30,7 @@ def resolve_networks(desired: Attrs, drop_default: bool, address: str
 
 def notes(
     catalogue: Catalogue, zone: str, address: str, prior: Attrs | None, planned: Attrs,
-    unknown: set[str], new: bool, add_to_total: Callable[[float], float],
+    unknown: set[str], new: bool,
 ) -> list[Diagnostic]:
     """Unknown or undersized type, the price of a new server (sets ``monthly_price``),
     and the stop/start a type change costs."""
@@ -50,13 +49,9 @@ def notes(
             return [error(f"unknown commercial type {ctype!r} in {zone}",
                           f"Known types include: {near}", address=address)]
         diags += _undersized(offer, planned, address)
-    if new and offer is not None:
+    if new and offer is not None:  # the plan renderers show it and the plan's total
         planned["monthly_price"] = offer.monthly_price
         unknown.discard("monthly_price")
-        total = add_to_total(offer.monthly_price)
-        diags.append(info(
-            f"new server {ctype}: about €{offer.monthly_price:.2f}/month",
-            f"running total of new servers in this plan: €{total:.2f}/month", address=address))
     if not new and prior and prior.get("commercial_type") != ctype:
         diags.append(warning(
             f"changing the type {prior.get('commercial_type')} -> {ctype} stops and starts "

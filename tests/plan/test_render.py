@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tests.plan.chain import chain, desired, providers
 from tests.plan.test_planner import _applied, _with_attr
-from vmware2scw.plan import Plan
+from vmware2scw.plan import Action, Plan, Reason
+from vmware2scw.plan.model import ResourceChange
 from vmware2scw.plan.planner import make_plan
 from vmware2scw.plan.render_json import render_json
 from vmware2scw.plan.render_markdown import MAX_CHARS, render_markdown
@@ -61,3 +62,32 @@ def test_markdown_of_a_huge_plan_stays_within_one_comment():
     assert len(md) <= MAX_CHARS + 2000
     assert "| Migration | create | update | replace | destroy |" in md
     assert "more migrations" in md and "<details>" in md
+
+
+def _server(name: str, action: Action, price: float | None) -> ResourceChange:
+    after = {"name": name, "commercial_type": "PRO2-S", "monthly_price": price}
+    return ResourceChange(address=f"migration.{name}.scw_server", type="scw_server",
+                          provider="scaleway", action=action, reason=Reason.NEW, after=after,
+                          before=None if action is Action.CREATE else {"name": name},
+                          after_unknown=() if price is not None else ("monthly_price",))
+
+
+def test_new_server_prices_and_the_plan_total_are_shown_whatever_the_order():
+    changes = [_server("a", Action.CREATE, 12.5), _server("b", Action.DELETE_THEN_CREATE, 30.0),
+               _server("c", Action.CREATE, None), _server("d", Action.UPDATE, 99.0)]
+    texts = set()
+    for order in (changes, changes[::-1]):
+        plan = Plan(lineage="L", serial=0, changes=tuple(order))
+        text = render_text(plan)
+        texts.add(text.split("Plan:")[1])
+        assert text.count("/month") == 3  # a, b and the total line; not c, not the update
+        assert "# about €12.50/month" in text and "# about €30.00/month" in text
+        md = render_markdown(plan)
+        assert "| `migration.a.scw_server` | 12.50 |" in md
+        assert "| **total** | **42.50** |" in md and "migration.d.scw_server` | 99" not in md
+    assert texts == {" 2 to create, 1 to update, 1 to replace, 0 to destroy.\nNew servers: about "
+                     "€42.50/month in total (2 servers priced, 1 without a known price).\n"}
+
+
+def test_plans_without_known_prices_show_no_cost_line():
+    assert "/month" not in render_text(_fresh()) and "/month" not in render_markdown(_fresh())

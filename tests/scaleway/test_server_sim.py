@@ -16,6 +16,9 @@ from tests.scaleway.conftest import LINEAGE
 from tests.scaleway.fakes import FakeContext
 from vmware2scw.diagnostics import Severity
 from vmware2scw.errors import ProviderError, TransientError
+from vmware2scw.plan import Action, Plan, Reason
+from vmware2scw.plan.model import ResourceChange
+from vmware2scw.plan.render_text import render_text
 from vmware2scw.provider import ApplyRequest, DeleteRequest, PlanRequest
 
 pytestmark = pytest.mark.lab
@@ -79,10 +82,16 @@ def test_plan_shows_price_of_new_servers_and_their_total(provider: ScalewayProvi
     a = plan_server(provider, None)
     b = plan_server(provider, None, commercial_type="PRO2-XS")
     assert a.planned["monthly_price"] > 0 and "monthly_price" not in a.unknown
-    notes = [d for d in a.diagnostics + b.diagnostics if d.severity is Severity.INFO]
-    assert any("/month" in d.summary for d in notes)
+    # no order-dependent running total in the provider's notes: the renderers sum it
+    assert not [d for d in a.diagnostics + b.diagnostics if "total" in d.summary + d.detail]
+    changes = [ResourceChange(address=f"migration.{n}.scw_server", type="scw_server",
+                              provider="scaleway", action=Action.CREATE, reason=Reason.NEW,
+                              after=r.planned, after_unknown=r.unknown)
+               for n, r in (("a", a), ("b", b))]
+    text = render_text(Plan(lineage="L", serial=0, changes=tuple(changes)))
     total = a.planned["monthly_price"] + b.planned["monthly_price"]
-    assert f"€{total:.2f}/month" in notes[-1].detail
+    assert f"# about €{b.planned['monthly_price']:.2f}/month" in text
+    assert f"New servers: about €{total:.2f}/month in total (2 servers priced)." in text
 
 
 def test_unknown_type_and_too_small_type_are_reported(provider: ScalewayProvider) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from vmware2scw.plan.action import Action, Reason
+from vmware2scw.plan.cost import cost_line, plan_costs
 from vmware2scw.plan.model import Plan, ResourceChange
 from vmware2scw.plan.render_text import attribute_lines, summary_line
 
@@ -30,6 +31,7 @@ def render_markdown(plan: Plan) -> str:
     out += ["| create | update | replace | destroy | unchanged |",
             "|---:|---:|---:|---:|---:|",
             f"| {s.create} | {s.update} | {s.replace} | {s.delete} | {s.noop} |", ""]
+    out += _costs(plan)
     errors = [d for d in plan.diagnostics if d.severity.value == "error"]
     if plan.diagnostics:
         title = "Errors: this plan cannot be applied" if errors else "Diagnostics"
@@ -78,6 +80,23 @@ def _table(changes: list[ResourceChange]) -> list[str]:
     if len(groups) > MAX_ROWS:
         out.append(f"| … {len(groups) - MAX_ROWS} more migrations | | | | |")
     return out
+
+
+def _costs(plan: Plan) -> list[str]:
+    """The monthly price of each new server (folded when many) and the plan's total."""
+    costs = plan_costs(plan)
+    if plan.refresh_only or not costs.prices:
+        return []
+    rows = ["| New server | €/month |", "|---|---:|"]
+    rows += [f"| `{_cell(a)}` | {p:.2f} |" for a, p in costs.prices[:MAX_ROWS]]
+    if len(costs.prices) > MAX_ROWS:
+        rows.append(f"| … {len(costs.prices) - MAX_ROWS} more | |")
+    rows.append(f"| **total** | **{costs.total:.2f}** |")
+    out = [f"**{cost_line(costs)}**", ""]
+    if len(costs.prices) <= FOLD_LINES:
+        return [*out, *rows, ""]
+    return [*out, "<details>", "<summary>Price of each new server</summary>", "", *rows, "",
+            "</details>", ""]
 
 
 def _reason(change: ResourceChange) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from vmware2scw.plan.action import Action, Reason
+from vmware2scw.plan.cost import cost_line, monthly_price, plan_costs
 from vmware2scw.plan.differ import is_under, top_level
 from vmware2scw.plan.model import Plan, ResourceChange
 from vmware2scw.values import UNKNOWN_TEXT
@@ -37,6 +38,8 @@ def render_text(plan: Plan) -> str:
         for change in changes:
             out += [*resource_block(change), ""]
     out.append(summary_line(plan))
+    if not plan.refresh_only and (line := cost_line(plan_costs(plan))):
+        out.append(line)
     if plan.diagnostics:
         out.append("")
         out += [str(d) for d in plan.diagnostics]
@@ -75,6 +78,9 @@ def resource_block(change: ResourceChange, *, drift: bool = False) -> list[str]:
     if drift or change.reason not in _SELF_EVIDENT:
         lines.append(f"  # (because: {_reason(change)})")
     lines += [f"  # {note}" for note in change.notes]
+    price = None if drift else monthly_price(change)
+    if price is not None:
+        lines.append(f"  # about €{price:.2f}/month")
     lines.append(f"{action.symbol:>3} {change.type} {change.address} {{")
     lines += [f"      {line}" for line in attribute_lines(change)]
     lines.append("    }")
