@@ -68,3 +68,36 @@ def test_lab_teardown_after_an_error_leaves_nothing() -> None:
         raise RuntimeError("boom")
     assert root is not None and not root.exists()
     assert [p for p in pids if _alive(p)] == []
+
+
+_KILLED_LAB = """
+import json, time
+from tests.lab.lab import Lab
+lab = Lab(load_guest=False).start()
+print(json.dumps(lab.describe()), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_lab_leaves_no_process_or_directory() -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_LAB], stdout=subprocess.PIPE,
+                            text=True, cwd=Path(__file__).resolve().parents[2])
+    assert proc.stdout is not None
+    info = json.loads(proc.stdout.readline())
+    pids = [p for ps in info["processes"].values() for p in ps]
+    dirs = [Path(info["root"]), Path(info["simulator_dir"])]
+    assert all(d.exists() for d in dirs) and len(pids) >= 3
+    proc.send_signal(signal.SIGKILL)  # no Python cleanup runs in the lab process
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (any(map(_alive, pids)) or any(d.exists()
+                                                                          for d in dirs)):
+        time.sleep(0.2)
+    assert [p for p in pids if _alive(p)] == []
+    assert [d for d in dirs if d.exists()] == []

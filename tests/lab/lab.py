@@ -17,6 +17,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -65,6 +67,7 @@ class Lab:
         self.timings: dict[str, float] = {}
         self._stack: contextlib.ExitStack | None = None
         self._baseline: dict[str, set[str]] = {}
+        self._janitor: _Janitor | None = None
         self.vc: Vcsim
         self.s3: MotoS3Server
         self.sim: Simulator
@@ -76,8 +79,10 @@ class Lab:
         self._stack = stack
         try:
             t0 = time.monotonic()
+            janitor = self._janitor = stack.enter_context(_Janitor())  # closed last
             if self._root_arg is None:
                 self.root = Path(tempfile.mkdtemp(prefix="v2s-lab-"))
+                janitor.watch(self.root)
                 stack.callback(shutil.rmtree, self.root, True)
             else:
                 self.root = self._root_arg
@@ -100,6 +105,8 @@ class Lab:
                 worker_timeout=30.0))  # fmt: skip
             self.boots.start()
             self._baseline = self._sim_ids()  # what the simulator seeds (marketplace images)
+            if self.sim.data_dir is not None:
+                janitor.watch(self.sim.data_dir)
             self.timings["services"] = time.monotonic() - t1
             if self.load_guest:
                 t2 = time.monotonic()
@@ -213,6 +220,7 @@ class Lab:
             "s3": self.s3.endpoint_url,
             "scaleway_api": self.sim.url,
             "boots": self.boots.url,
+            "simulator_dir": str(self.sim.data_dir),
             "vm": self.vm_name,
             "guest": str(self.guest.directory) if self.guest is not None else None,
             "processes": self.pids(),
@@ -220,7 +228,9 @@ class Lab:
 
     def pids(self) -> dict[str, list[int]]:
         """Every process the lab runs (vcsim, moto, qemu boots)."""
-        out = {"vcsim": [], "moto": [], "qemu": self.boots.pids()}
+        out = {"vcsim": [], "moto": [], "qemu": self.boots.pids(), "janitor": []}
+        if self._janitor is not None and self._janitor.proc.poll() is None:
+            out["janitor"].append(self._janitor.proc.pid)
         if self.vc._proc is not None and self.vc._proc.poll() is None:
             out["vcsim"].append(self.vc._proc.pid)
         if self.s3.proc is not None and self.s3.proc.poll() is None:
@@ -256,6 +266,39 @@ class Lab:
                     left.append(f"work dir file {p}")
         left += [f"qemu process {pid}" for pid in self.boots.pids()]
         return left
+
+
+# A child that removes the lab's directories once its stdin closes: at a normal stop,
+# and also when the lab process is killed (SIGKILL runs no Python cleanup).
+_JANITOR = (
+    "import shutil, sys\n"
+    "for line in sys.stdin.read().splitlines():\n"
+    "    if line:\n"
+    "        shutil.rmtree(line, ignore_errors=True)\n"
+)
+
+
+class _Janitor:
+    """Removes the directories it was told about when the lab ends, however it ends."""
+
+    def __enter__(self) -> _Janitor:
+        self.proc = subprocess.Popen([sys.executable, "-c", _JANITOR], stdin=subprocess.PIPE,
+                                     start_new_session=True, text=True)
+        return self
+
+    def watch(self, path: Path) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{path}\n")
+        self.proc.stdin.flush()
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 @contextlib.contextmanager
