@@ -156,7 +156,7 @@ def test_graph_state_and_info_commands(project: Path, capsys) -> None:
     r = run(capsys, project, "inventory", "--match", "vm-0*", "--json")
     assert [vm["name"] for vm in json.loads(r.out)] == ["vm-00", "vm-01"]
     r = run(capsys, project, "inventory", "--yaml", "--match", "vm-01")
-    assert "name: vm-01" in r.out
+    assert "vm-01:\n    source:\n      vm: vm-01\n" in r.out  # a starter migrations block
     r = run(capsys, project, "version")
     assert r.code == 0 and "test" in r.out
     r = run(capsys, project, "schema")

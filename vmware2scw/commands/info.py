@@ -7,16 +7,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from vmware2scw import __version__
 from vmware2scw.commands import common as c
 from vmware2scw.config.schema import schema_text as config_schema_text
-from vmware2scw.errors import ConfigError
+from vmware2scw.diagnostics import warning
+from vmware2scw.errors import ConfigError, V2SError
 from vmware2scw.graph import build_graph, to_dot, to_mermaid
 from vmware2scw.plan.model import Plan
 from vmware2scw.plan.schema import SCHEMA_FILES, schema_text
-from vmware2scw.registry import available, instantiate
+from vmware2scw.provider import VMFacts
+from vmware2scw.registry import Registry, available, instantiate
 
 
 def graph(
@@ -69,7 +70,8 @@ def inventory(
     json_out: Annotated[bool, typer.Option("--json")] = False,
     yaml_out: Annotated[bool, typer.Option("--yaml")] = False,
 ) -> None:
-    """List the source VMs the config's source providers see."""
+    """List the source VMs the config's source providers see (--yaml: a starter
+    `migrations:` block, with the cheapest fitting Scaleway type when one is configured)."""
     with c.session() as s:
         names = [provider] if provider else [
             n for n in s.loaded.config.providers
@@ -77,16 +79,22 @@ def inventory(
         if not names:
             raise ConfigError("no source provider in the config",
                               hint="add a `vmware` provider under `providers:`")
-        s.open_registry(c.OFFLINE_LINEAGE)
+        registry = s.open_registry(c.OFFLINE_LINEAGE)
         found: list[dict[str, Any]] = []
+        facts: list[VMFacts] = []
         for name in names:
             resp = s.inventory(name, tuple(match or ()))
             c.print_diagnostics(resp.diagnostics)
+            facts.extend(resp.vms)
             found.extend({"provider": name, **vm.model_dump(mode="json")} for vm in resp.vms)
+        if yaml_out:
+            from v2s_vmware.starter import starter_yaml  # the starter block's one home
+
+            catalogue = _catalogue(s, registry)
+            c.out(starter_yaml(facts, catalogue).rstrip("\n"))
+            return
     if json_out:
         c.out(c.dump_json(found))
-    elif yaml_out:
-        c.out(yaml.safe_dump(found, sort_keys=False))
     else:
         for vm in found:
             disks = sum(d["capacity_bytes"] for d in vm["disks"])
@@ -94,6 +102,30 @@ def inventory(
                   f"{len(vm['disks'])} disks ({disks / 2**30:.1f} GiB)  {vm['power_state']}  "
                   f"{vm['guest_family']}/{vm['firmware']}")
         c.out(f"{len(found)} VMs.")
+
+
+def _catalogue(s: c.Session, registry: Registry) -> dict[str, Any] | None:
+    """The instance types of the first configured provider that has a catalogue (scaleway).
+
+    None (the starter then says CHOOSE-A-TYPE) when no provider has one or it cannot be
+    read; the reason is printed as a warning.
+    """
+    for name in s.loaded.config.providers:
+        try:
+            prov = registry.get(s.block(name))
+        except V2SError:
+            continue
+        catalogue_map = getattr(prov, "catalogue_map", None)
+        if not callable(catalogue_map):
+            continue
+        try:
+            return dict(catalogue_map())
+        except V2SError as exc:
+            c.print_diagnostics([warning(
+                f"provider {name!r}: instance catalogue unavailable, so no type is suggested",
+                exc.message)])
+            return None
+    return None
 
 
 def version() -> None:
