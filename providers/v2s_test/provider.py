@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,16 @@ def _matches(address: str, globs: Mapping[str, Any] | tuple[str, ...]) -> str | 
     return None
 
 
+def _name_filter(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """A test for VM names: exact names by set lookup, globs by one compiled regex."""
+    if not patterns:
+        return lambda _name: True
+    exact = set(patterns)  # a name equal to a pattern matches, glob characters or not
+    globs = [p for p in patterns if any(ch in p for ch in "*?[")]
+    regex = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs)) if globs else None
+    return lambda name: name in exact or (regex is not None and regex.match(name) is not None)
+
+
 class TestProvider:
     """Serves every resource type generically; see the module docstring for the knobs."""
 
@@ -118,11 +129,8 @@ class TestProvider:
 
     def inventory(self, req: InventoryRequest) -> InventoryResponse:
         self._record("inventory", ",".join(req.patterns))
-        vms = []
-        for spec in self.settings.vms:
-            if req.patterns and not _matches(spec.name, req.patterns):
-                continue
-            vms.append(_facts(spec))
+        wanted = _name_filter(req.patterns)
+        vms = [_facts(spec) for spec in self.settings.vms if wanted(spec.name)]
         return InventoryResponse(vms=tuple(sorted(vms, key=lambda v: v.name)))
 
     def read(self, req: ReadRequest) -> ReadResponse:

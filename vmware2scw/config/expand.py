@@ -30,6 +30,7 @@ from vmware2scw.config.suggest import did_you_mean, nearest
 from vmware2scw.desired import Desired, DesiredResource, ProviderBlock
 from vmware2scw.diagnostics import Diagnostic, SourcePos
 from vmware2scw.errors import ConfigError
+from vmware2scw.gcpause import paused_gc
 from vmware2scw.provider import InventoryResponse, VMFacts
 
 InventoryFn = Callable[[str, tuple[str, ...]], InventoryResponse]
@@ -233,6 +234,13 @@ def expand(
     loaded: LoadedConfig, *, lineage: str, inventory: InventoryFn
 ) -> tuple[Desired, list[Diagnostic]]:
     """Expand migrations into resources; raise ConfigError listing every problem found."""
+    with paused_gc():
+        return _expand(loaded, lineage=lineage, inventory=inventory)
+
+
+def _expand(
+    loaded: LoadedConfig, *, lineage: str, inventory: InventoryFn
+) -> tuple[Desired, list[Diagnostic]]:
     cfg = loaded.config
     errors = _Errors()
     diags: list[Diagnostic] = []

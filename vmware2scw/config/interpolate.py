@@ -75,6 +75,9 @@ def parse_template(text: str) -> list[Part]:
 def _closing_brace(text: str, start: int) -> int:
     """Index of the ``}`` closing the ``${`` at ``start``; ``"..."`` keys may hold anything."""
     j = start + 2
+    end = text.find("}", j)
+    if end >= 0 and '"' not in text[j:end] and OPEN not in text[j:end]:
+        return end  # the common case, without a character loop
     n = len(text)
     while j < n:
         ch = text[j]

@@ -17,8 +17,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from vmware2scw.diagnostics import SourcePos
 from vmware2scw.errors import ConfigError
+from vmware2scw.gcpause import paused_gc
 
 YPath = tuple[str | int, ...]
+LineCol = tuple[int, int]  # 1-based; SourcePos objects are made only when asked for
 MAX_FILE_BYTES = 16 * 1024 * 1024
 ALIAS_FACTOR = 10  # expanded nodes allowed per distinct node
 ALIAS_SLACK = 10_000
@@ -42,8 +44,8 @@ class Source:
 
     file: str
     data: Any
-    positions: dict[YPath, SourcePos] = field(default_factory=dict)  # where each value starts
-    key_positions: dict[YPath, SourcePos] = field(default_factory=dict)  # where each key is
+    positions: dict[YPath, LineCol] = field(default_factory=dict)  # where each value starts
+    key_positions: dict[YPath, LineCol] = field(default_factory=dict)  # where each key is
     text_columns: dict[YPath, int] = field(default_factory=dict)  # 1-based column of char 0
 
     def pos(self, path: YPath) -> SourcePos:
@@ -51,12 +53,15 @@ class Source:
         for cut in range(len(path), -1, -1):
             found = self.positions.get(path[:cut])
             if found is not None:
-                return found
+                return SourcePos(file=self.file, line=found[0], column=found[1])
         return SourcePos(file=self.file, line=1, column=1)
 
     def key_pos(self, path: YPath) -> SourcePos:
         """Position of the key naming ``path`` (falls back to the value's position)."""
-        return self.key_positions.get(path) or self.pos(path)
+        found = self.key_positions.get(path)
+        if found is None:
+            return self.pos(path)
+        return SourcePos(file=self.file, line=found[0], column=found[1])
 
     def text_pos(self, path: YPath, offset: int) -> SourcePos:
         """Position of character ``offset`` inside the string at ``path`` when known."""
@@ -148,6 +153,11 @@ def load_file(path: str | Path, display: str | None = None) -> Source:
 
 def parse(text: str, file: str) -> Source:
     """Parse YAML text into a :class:`Source`; every error is a ConfigError with a position."""
+    with paused_gc():
+        return _parse(text, file)
+
+
+def _parse(text: str, file: str) -> Source:
     try:
         root, alias_marks = _compose(text)
     except yaml.MarkedYAMLError as exc:
@@ -199,6 +209,11 @@ class _Builder:
     def here(self, node: Node) -> SourcePos:
         return mark_pos(self.src.file, node.start_mark)
 
+    @staticmethod
+    def at(node: Node) -> LineCol:
+        mark = node.start_mark
+        return (mark.line + 1, mark.column + 1)
+
     def build(self, node: Node, path: YPath) -> Any:
         self.visits += 1
         outer_alias = self.alias_pos
@@ -216,7 +231,7 @@ class _Builder:
             )
         if len(path) > MAX_DEPTH:
             raise fail(self.here(node), f"nesting deeper than {MAX_DEPTH} levels")
-        self.src.positions[path] = self.here(node)
+        self.src.positions[path] = self.at(node)
         try:
             if isinstance(node, ScalarNode):
                 return self.scalar(node, path)
@@ -241,7 +256,7 @@ class _Builder:
             raise fail(self.here(node), f"unsupported YAML tag {node.tag!r}")
 
     def scalar(self, node: ScalarNode, path: YPath) -> Any:
-        if node.tag == _TIMESTAMP:
+        if node.tag in (_TIMESTAMP, _STR):  # strings as written (the common case: fast)
             value: Any = node.value
         elif node.tag in _SCALAR_TAGS:
             try:
@@ -262,20 +277,20 @@ class _Builder:
 
     def mapping(self, node: MappingNode, path: YPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        first: dict[str, SourcePos] = {}
+        first: dict[str, LineCol] = {}
         merged: dict[str, Any] = {}
         for knode, vnode in node.value:
             if knode.tag == _MERGE:
                 self.merge(vnode, path, merged)
-        self.src.positions[path] = self.here(node)
+        self.src.positions[path] = self.at(node)
         for knode, vnode in node.value:
             if knode.tag == _MERGE:
                 continue
             key = self.key(knode)
-            kpos = self.here(knode)
+            kpos = self.at(knode)
             if key in first:
-                prev = first[key]
-                raise fail(kpos, f"duplicate key {key!r} (first defined at line {prev.line})")
+                raise fail(self.here(knode),
+                           f"duplicate key {key!r} (first defined at line {first[key][0]})")
             first[key] = kpos
             self.src.key_positions[(*path, key)] = kpos
             out[key] = self.build(vnode, (*path, key))

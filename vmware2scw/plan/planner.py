@@ -17,6 +17,7 @@ from vmware2scw.config.interpolate import get_attribute, resolve
 from vmware2scw.desired import Desired, DesiredResource
 from vmware2scw.diagnostics import Diagnostic, error
 from vmware2scw.errors import ProviderError
+from vmware2scw.gcpause import paused_gc
 from vmware2scw.plan.action import Action, Reason
 from vmware2scw.plan.differ import changed_paths, is_under, top_level, without_keys
 from vmware2scw.plan.model import Attrs, Plan, PlanOptions, ResourceChange
@@ -40,6 +41,17 @@ def make_plan(
     ``recorded`` is the state as read before refresh; when given, the plan lists drift
     (objects changed or deleted outside v2s) and tells re-creations of vanished objects.
     """
+    with paused_gc():
+        return _make_plan(desired, state, providers, options, recorded)
+
+
+def _make_plan(
+    desired: Desired,
+    state: State,
+    providers: Mapping[str, Provider],
+    options: PlanOptions | None,
+    recorded: State | None,
+) -> Plan:
     opts = options or PlanOptions()
     planner = _Planner(desired, state, providers, opts, recorded)
     if opts.destroy:
