@@ -130,6 +130,8 @@ def _step(lab: Lab, result: DemoResult, name: str, say: Callable[[str], None],
     result.outputs[name] = out
     if capture and out:
         say(out.rstrip())
+    if code == 130 and 130 not in expect:
+        raise KeyboardInterrupt  # v2s was interrupted (Ctrl-C): tear the lab down
     if code not in expect:
         raise DemoError(f"`v2s {' '.join(args)}` exited {code} (expected {expect})")
     return out
