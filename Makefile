@@ -2,8 +2,11 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
+# Expensive lab artefacts (vcsim binary, guest images, conversions) are keyed by a
+# hash of their inputs, so one cache outside the clone serves every clone and CI run.
+export V2S_CACHE ?= /var/cache/vmware2scw
 
-.PHONY: install demo test lint typecheck bench schemas clean
+.PHONY: install demo test lint typecheck bench schemas clean clean-cache
 
 install:
 	bash tests/lab/install.sh
@@ -24,3 +27,6 @@ schemas: install
 
 clean:
 	rm -rf .cache .venv .v2s
+
+clean-cache:
+	rm -rf "$(V2S_CACHE)"
