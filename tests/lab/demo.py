@@ -149,14 +149,18 @@ def run_demo(lab: Lab, *, verify_boot: bool = False, capture: bool = False,
     _step(lab, result, "plan", say, ("plan",), capture=True)
     _step(lab, result, "apply", say, ("apply", "-auto-approve"), capture=capture)
 
+    result.report, result.report_md = _latest_report(lab.root / ".v2s")
     _banner(say, "The migrated server's disk boots")
+    for m in result.report.get("migrations", []):
+        for line in m.get("guest_changes", []):
+            if line.startswith("verified"):
+                say(f"before upload, the converted disk was {line}")
     result.boot = _boot_proof(lab)
     say(f"server {result.boot['name']} ({result.boot['server_id']}): {result.boot['state']} "
         f"after {result.boot['seconds']} s under qemu (OVMF, virtio-scsi, virtio-net)")
     say(f"console: {result.boot['marker']}")
     for guest, relay in sorted(result.boot["ports"].items()):
         say(f"guest port {guest} answered (reached at 127.0.0.1:{relay}), so verify_tcp passed")
-    result.report, result.report_md = _latest_report(lab.root / ".v2s")
     if result.report_md:
         _banner(say, "Run report")
         say(result.report_md.rstrip())
@@ -229,8 +233,9 @@ def _sigterm(_signum: int, _frame: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.lab.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--verify-boot", action="store_true",
-                        help="also boot the converted disk before upload (verify: {boot: true})")
+    parser.add_argument("--no-verify-boot", dest="verify_boot", action="store_false",
+                        help="skip booting the converted disk before upload "
+                             "(verify: {boot: true}); the server is still booted and checked")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm)
     t0 = time.monotonic()
