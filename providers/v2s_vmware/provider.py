@@ -246,7 +246,7 @@ class VMwareProvider:
                                       name=str(prior.get("name") or ""))
         if node is not None:
             snapshot.remove(s, node.snapshot, address=a)
-        if prior.get("power_off_source") and getattr(ctx, "operation", "") == "destroy":
+        if prior.get("power_off_source") and ctx.operation == "destroy":
             cutover.restore(s, vm, str(prior.get("prior_power_state") or ""), address=a)
 
     def _dc_path(self, datastore: str, address: str) -> str:

@@ -149,3 +149,23 @@ def test_destroy_calls_delete_on_tombstones_whose_type_asks_for_it(tmp_path: Pat
     assert deleted == {snap: "destroy", "migration.a.scw_snapshot[0]": "destroy",
                        "migration.a.scw_image": "destroy", "migration.a.scw_server": "destroy"}
 
+
+
+def test_a_pending_cleanup_during_a_targeted_destroy_is_still_a_cleanup(tmp_path: Path) -> None:
+    prov = make_provider(tmp_path)
+    sm = MemoryStateManager()
+    snap, other = "migration.a.vmware_snapshot", "migration.b.scw_server"
+    walk(plan_of([change(snap, "vmware_snapshot", transient=True),
+                  change(other, "scw_server")]), sm, {"test": prov}, opts(tmp_path))
+    rec = sm.state.resources[snap]  # a kill during its cleanup left the marker
+    sm.persist(sm.state.with_resource(rec.model_copy(update={
+        "status": Status.TRANSIENT_DONE, "checkpoint": {CLEANUP_PENDING: True}})))
+    prov.operations.clear()
+    gone = change(other, "scw_server", action=Action.DELETE)  # destroy -target b
+    result = walk(plan_of([gone], options=PlanOptions(destroy=True)), sm, {"test": prov},
+                  opts(tmp_path))
+    assert result.ok, result.diagnostics
+    # the snapshot's cleanup finishes as a cleanup: a destroy elsewhere must not tell its
+    # provider to undo the migration (power a cold-cutover source back on)
+    assert sorted(prov.operations) == [("delete", snap, "cleanup"),
+                                       ("delete", other, "destroy")]

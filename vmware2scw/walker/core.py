@@ -169,9 +169,9 @@ class _Walk:
 
     def operation(self, node: Node) -> str:
         """What a provider is told it is doing: apply | destroy | cleanup."""
-        if self.plan.options.destroy:
-            return "destroy"
-        return "cleanup" if node.op == CLEANUP else "apply"
+        if node.op == CLEANUP:  # e.g. a pending cleanup outside a destroy's -target
+            return "cleanup"
+        return "destroy" if self.plan.options.destroy else "apply"
 
     def _refuse_prevent_destroy(self) -> bool:
         refused = [n.change.address for n in self.nodes.values()
