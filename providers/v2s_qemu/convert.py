@@ -9,6 +9,7 @@ caller names (temporary names: the caller renames them once it accepts them).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
@@ -182,4 +183,8 @@ def _in_guest(
     changes += steps.rebuild_initramfs()
     step("guest", "regenerating grub.cfg")
     changes += steps.regenerate_grub_cfg()
+    for mp in sorted(mounts, key=len, reverse=True):
+        if mp.startswith("/"):
+            with contextlib.suppress(GuestfishError):  # some file systems cannot trim
+                g("fstrim", mp)
     return changes

@@ -92,8 +92,6 @@ class Guestfish:
 def session(disks: Sequence[Path], env: dict[str, str]) -> Iterator[Guestfish]:
     """Start guestfish with ``disks`` (raw, read-write), launch the appliance, always stop it."""
     argv = ["guestfish", "--listen"]
-    for d in disks:
-        argv += ["--format=raw", "-a", str(d)]
     # The server forks and keeps its stdout: read the PID from a file, not a pipe.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         rc = subprocess.run(argv, stdout=out, stderr=err, env=env).returncode
@@ -104,6 +102,8 @@ def session(disks: Sequence[Path], env: dict[str, str]) -> Iterator[Guestfish]:
             raise GuestfishError(f"guestfish did not start: {err.read().strip()}")
     g = Guestfish(int(m.group(1)), env)
     try:
+        for d in disks:  # discard on: fstrim punches the freed blocks out of the raw files
+            g("add-drive", str(d), "format:raw", "discard:besteffort")
         g("run")
         yield g
         g("umount-all")

@@ -9,8 +9,10 @@ as its "cannot mount root" panic within a few seconds. ``V2S_ACCEL=tcg|kvm`` ove
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -18,6 +20,13 @@ from pathlib import Path
 
 PROBE_SECONDS = 20.0
 PANIC = b"Kernel panic"
+
+
+def die_with_parent() -> None:
+    """In a child before exec: get SIGKILL when the parent dies (no orphaned qemu)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _stamp() -> Path:
@@ -63,6 +72,7 @@ def _probe() -> bool:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         except OSError:
             return False

@@ -203,6 +203,7 @@ class QemuProvider:
         with _locked(self.work / "conversions" / f"{key}.lock"):
             result = _load_result(conv_dir)
             if result is None:
+                ctx.checkpoint({"conversion": key})  # a rerun finds (or redoes) this one
                 result = self._convert(req.address, cfg, disks, conv_dir, ctx)
         k = cfg.disk_index
         path = conv_dir / f"disk{k}.qcow2"

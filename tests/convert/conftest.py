@@ -35,11 +35,14 @@ class Converted:
     seconds: float
 
 
+CONVERTER_FILES = ("convert.py", "linux.py", "bios2uefi.py", "guestfish.py", "qcow2.py")
+
+
 def converter_hash() -> str:
     """Hash of the converter's sources (a change invalidates cached conversions)."""
     h = hashlib.sha256()
-    for p in sorted(Path(v2s_qemu.__file__).parent.glob("*.py")):
-        h.update(p.name.encode() + p.read_bytes())
+    for name in CONVERTER_FILES:
+        h.update(name.encode() + (Path(v2s_qemu.__file__).parent / name).read_bytes())
     return h.hexdigest()[:16]
 
 
