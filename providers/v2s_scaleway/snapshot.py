@@ -42,10 +42,16 @@ def list_tagged(api: ScalewayClient, zone: str, tag: str) -> list[Snapshot]:
     return [s for s in items if tag in s.tags]
 
 
+# A snapshot referenced by an image is `in_use`: as usable as `available`, not drift.
+USABLE = frozenset({"available", "in_use"})
+
+
 def attrs_of(snap: Snapshot) -> Attrs:
-    """Observed attributes of a snapshot."""
-    return {"id": snap.id, "status": str(snap.status), "size": snap.size, "name": snap.name,
-            "zone": str(snap.zone), "tags": user_tags(snap.tags)}
+    """Observed attributes of a snapshot (`in_use` reads as `available`)."""
+    status = str(snap.status)
+    return {"id": snap.id, "status": "available" if status in USABLE else status,
+            "size": snap.size, "name": snap.name, "zone": str(snap.zone),
+            "tags": user_tags(snap.tags)}
 
 
 def _about(exc: ApiError, argument: str) -> bool:

@@ -82,9 +82,12 @@ def test_plan_apply_noop_destroy_through_the_engine(
 
     refreshed, diags = refresh(sm.state, provs)
     assert not [d for d in diags if d.severity == "error"], diags
-    again = make_plan(want, refreshed, provs, PlanOptions())
+    again = make_plan(want, refreshed, provs, PlanOptions(), recorded=sm.state)
     changed = [(c.address, c.action) for c in again.changes if c.action is not Action.NOOP]
     assert changed == [], changed
+    # an image makes its snapshots `in_use`: healthy, so not reported as drift
+    drifted = [(c.address, c.replace_paths, c.before, c.after) for c in again.drift]
+    assert drifted == [], drifted
 
     gone = make_plan(want, refreshed, provs, PlanOptions(destroy=True))
     result = walk(gone, sm, provs, opts)
