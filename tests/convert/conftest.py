@@ -11,7 +11,7 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,16 @@ def converter_hash() -> str:
     return h.hexdigest()[:16]
 
 
+def build_identity(flat: Sequence[Path]) -> str:
+    """Which build of the guest this is: a rebuilt guest (new UUIDs) must not reuse
+    a conversion made from an earlier build with the same input hash."""
+    h = hashlib.sha256()
+    for path in flat:
+        st = path.stat()
+        h.update(f"{path.name}:{st.st_ino}:{st.st_mtime_ns}:{st.st_size};".encode())
+    return h.hexdigest()[:8]
+
+
 def guestfs_cache() -> Path:
     return cache_root() / "guestfs-appliance"
 
@@ -53,7 +63,10 @@ def guestfs_cache() -> Path:
 def convert_guest(variant: str) -> Converted:
     """Convert a lab guest (cached); same options as a default migration."""
     guest = build_guest(variant)
-    final = cache_root() / f"converted-{variant}-{guest.directory.name[-16:]}-{converter_hash()}"
+    final = cache_root() / (
+        f"converted-{variant}-{guest.directory.name[-16:]}-{converter_hash()}"
+        f"-{build_identity(guest.flat)}"
+    )
     if not (final / "result.json").exists():
         with tempfile.TemporaryDirectory(prefix=f".converted-{variant}-", dir=cache_root()) as t:
             tmp = Path(t)
