@@ -219,20 +219,35 @@ def apply(
                 opts = PlanOptions(targets=tuple(target or ()), replace=tuple(replace or ()),
                                    refresh_only=refresh_only)
                 result, desired, providers = _plan(s, state, opts)
-                if not json_out:
-                    c.print_diagnostics(result.diagnostics)
-                    c.out(render_text(result))
-                if result.errored:
-                    raise typer.Exit(c.ERROR)
-                if not result.has_changes:
-                    if not json_out:
-                        c.out("Nothing to do.")
+                if not _review(result, json_out, auto_approve, "apply"):
                     return
-                if not c.confirm("Do you want to perform these actions?", auto_approve):
-                    c.out("Apply cancelled.")
-                    raise typer.Exit(c.ERROR)
             _execute(s, backend, state, result, desired, providers, parallelism=parallelism,
                      json_out=json_out, operation="apply")
+
+
+_REVIEW = {
+    "apply": ("Nothing to do.", "Do you want to perform these actions?", "Apply cancelled."),
+    "destroy": ("Nothing to destroy.", "Do you really want to destroy these resources?",
+                "Destroy cancelled."),
+}
+
+
+def _review(result: Plan, json_out: bool, auto_approve: bool, operation: str) -> bool:
+    """Show a fresh plan and ask for approval; False when there is nothing to do."""
+    nothing, question, cancelled = _REVIEW[operation]
+    if not json_out:
+        c.print_diagnostics(result.diagnostics)
+        c.out(render_text(result))
+    if result.errored:
+        raise typer.Exit(c.ERROR)
+    if not result.has_changes:
+        if not json_out:
+            c.out(nothing)
+        return False
+    if not c.confirm(question, auto_approve):
+        c.out(cancelled)
+        raise typer.Exit(c.ERROR)
+    return True
 
 
 def destroy(
@@ -251,18 +266,8 @@ def destroy(
             state = s.read_state(backend)
             opts = PlanOptions(targets=tuple(target or ()), destroy=True)
             result, desired, providers = _plan(s, state, opts)
-            if not json_out:
-                c.print_diagnostics(result.diagnostics)
-                c.out(render_text(result))
-            if result.errored:
-                raise typer.Exit(c.ERROR)
-            if not result.has_changes:
-                if not json_out:
-                    c.out("Nothing to destroy.")
+            if not _review(result, json_out, auto_approve, "destroy"):
                 return
-            if not c.confirm("Do you really want to destroy these resources?", auto_approve):
-                c.out("Destroy cancelled.")
-                raise typer.Exit(c.ERROR)
             _execute(s, backend, state, result, desired, providers, parallelism=parallelism,
                      json_out=json_out, operation="destroy")
 
