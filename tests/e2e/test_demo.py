@@ -4,23 +4,15 @@ ONE migration: conversion and boots run under TCG and take minutes."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.lab import pid_alive
 from tests.lab.demo import run_demo
 from tests.lab.lab import MIGRATION, Lab
 
 pytestmark = [pytest.mark.e2e, pytest.mark.lab]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.mark.slow
@@ -54,7 +46,7 @@ def test_demo_migrates_boots_converges_and_leaves_nothing() -> None:
     assert result.exit_codes["destroy"] == 0
     assert result.leftovers == []
     assert not root.exists()
-    assert [p for p in pids if _alive(p)] == []
+    assert [p for p in pids if pid_alive(p)] == []
     assert any("Nothing left behind" in line for line in lines)
 
 
@@ -67,7 +59,7 @@ def test_lab_teardown_after_an_error_leaves_nothing() -> None:
         assert pids
         raise RuntimeError("boom")
     assert root is not None and not root.exists()
-    assert [p for p in pids if _alive(p)] == []
+    assert [p for p in pids if pid_alive(p)] == []
 
 
 _KILLED_LAB = """
@@ -96,8 +88,8 @@ def test_a_killed_lab_leaves_no_process_or_directory() -> None:
     proc.send_signal(signal.SIGKILL)  # no Python cleanup runs in the lab process
     proc.wait()
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and (any(map(_alive, pids)) or any(d.exists()
+    while time.monotonic() < deadline and (any(map(pid_alive, pids)) or any(d.exists()
                                                                           for d in dirs)):
         time.sleep(0.2)
-    assert [p for p in pids if _alive(p)] == []
+    assert [p for p in pids if pid_alive(p)] == []
     assert [d for d in dirs if d.exists()] == []

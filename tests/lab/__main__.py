@@ -22,6 +22,7 @@ from typing import Any
 
 import requests
 
+from tests.lab import pid_alive
 from tests.lab.lab import Lab, save_info
 
 INFO = Path(os.environ.get("V2S_LAB_INFO", f"/tmp/v2s-lab-{os.getuid()}.json"))
@@ -35,15 +36,6 @@ def _read_info() -> dict[str, Any] | None:
         return None
     return data
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _usage(info: dict[str, Any]) -> str:
@@ -68,7 +60,7 @@ def _interrupt(_signum: int, _frame: Any) -> None:
 
 def up(detach: bool) -> int:
     current = _read_info()
-    if current and _alive(int(current["pid"])):
+    if current and pid_alive(int(current["pid"])):
         print(f"A lab is already running (pid {current['pid']}); `python -m tests.lab down` "
               "first.", file=sys.stderr)
         return 1
@@ -113,7 +105,7 @@ def up(detach: bool) -> int:
 
 def down() -> int:
     info = _read_info()
-    if not info or not _alive(int(info["pid"])):
+    if not info or not pid_alive(int(info["pid"])):
         print("No lab is running.")
         with contextlib.suppress(OSError):
             INFO.unlink()
@@ -121,9 +113,9 @@ def down() -> int:
     pid = int(info["pid"])
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 120
-    while _alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if _alive(pid):
+    if pid_alive(pid):
         print(f"the lab (pid {pid}) did not stop within 2 minutes", file=sys.stderr)
         return 1
     with contextlib.suppress(OSError):
@@ -134,7 +126,7 @@ def down() -> int:
 
 def status() -> int:
     info = _read_info()
-    if not info or not _alive(int(info["pid"])):
+    if not info or not pid_alive(int(info["pid"])):
         print("No lab is running.")
         return 3
     print(_usage(info))

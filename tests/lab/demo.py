@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.lab import pid_alive
 from tests.lab.lab import MIGRATION, Lab
 
 V2S = Path(sys.executable).with_name("v2s")
@@ -258,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted: the lab was torn down.", file=sys.stderr)
         return 130
-    stray = [f"{k} {p}" for k, ps in pids.items() for p in ps if _alive(p)]
+    stray = [f"{k} {p}" for k, ps in pids.items() for p in ps if pid_alive(p)]
     if root is not None and root.exists():
         stray.append(f"lab directory {root}")
     if stray:
@@ -268,15 +269,6 @@ def main(argv: list[str] | None = None) -> int:
     print("\nDemo complete: lab torn down, no process, object or file left.")
     return 0
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 if __name__ == "__main__":

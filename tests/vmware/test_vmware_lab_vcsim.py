@@ -14,17 +14,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.lab import pid_alive
 from tests.lab.vcsim import Vcsim
 
 pytestmark = pytest.mark.lab
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_starts_fast_verifies_tls_and_leaves_nothing() -> None:
@@ -44,7 +38,7 @@ def test_starts_fast_verifies_tls_and_leaves_nothing() -> None:
                 s.get(f"https://{vc.host}/about", verify=True, timeout=5)
     print(f"vcsim start: {elapsed:.2f} s")
     assert elapsed < 10
-    assert not _alive(pid)
+    assert not pid_alive(pid)
     assert not work.exists()
 
 
@@ -62,15 +56,15 @@ def test_parent_killed_leaves_nothing() -> None:
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, cwd=root,
                             text=True)
     info = json.loads(proc.stdout.readline())
-    assert _alive(info["pid"]) and os.path.isdir(info["dir"])
+    assert pid_alive(info["pid"]) and os.path.isdir(info["dir"])
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     proc.stdout.close()
     deadline = time.monotonic() + 10
-    while (_alive(info["pid"]) or os.path.exists(info["dir"])) and time.monotonic() < deadline:
+    while (pid_alive(info["pid"]) or os.path.exists(info["dir"])) and time.monotonic() < deadline:
         time.sleep(0.05)  # polling for the child's exit, bounded
     assert not os.path.exists(info["dir"])
-    assert not _alive(info["pid"]) or _zombie(info["pid"])
+    assert not pid_alive(info["pid"]) or _zombie(info["pid"])
 
 
 def _zombie(pid: int) -> bool:
