@@ -4,7 +4,9 @@ A disk is either a real VMDK given by path (a guest built by tests/lab/guest: it
 monolithicFlat descriptor and ``-flat`` extent, or any other VMDK, which is converted
 with qemu-img) or a fresh sparse flat file of ``capacity_bytes`` with optional ``data``
 written at given offsets. Files go into the datastore directory under a sanitised
-folder per VM; vcsim's ``CreateVM`` then points the disk at them.
+folder per VM; vcsim's ``CreateVM`` then points the disk at them. A disk on the vSAN-like
+datastore (``Disk(datastore=VSAN_DATASTORE)``) has only its descriptor there, naming a
+``vsan://`` object kept in vcsim's object store, as on vSAN (no ``-flat.vmdk`` to read).
 
 Refused features: ``rdm``, ``encrypted``, ``vtpm``, ``vgpu`` go through vcsim's lab
 endpoint (CreateVM cannot make them); shared disks, PCI passthrough, independent disks,
@@ -18,6 +20,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +30,7 @@ from v2s_vmware._vmomi import vim
 from v2s_vmware.session import Session
 from v2s_vmware.settings import resolve
 
-from tests.lab.vcsim import DATASTORE, Vcsim
+from tests.lab.vcsim import DATASTORE, VSAN_DATASTORE, Vcsim
 
 SECTOR = 512
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -41,6 +44,7 @@ class Disk:
     thin: bool = True
     mode: str = "persistent"  # persistent | independent_persistent | ...
     sharing: str = "sharingNone"  # sharingMultiWriter for a shared disk
+    datastore: str = DATASTORE  # or VSAN_DATASTORE
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ def _flat_of(vmdk: Path) -> Path | None:
 
 
 def _place_file(src: Path, dst: Path) -> None:
-    """Hard-link when possible (vcsim never writes), else a sparse copy."""
+    """Hard-link when possible (vcsim breaks the link before a guest write), else a sparse copy."""
     try:
         os.link(src, dst)
     except OSError:
@@ -129,6 +133,29 @@ def place_vmdk(src: Path, folder: Path, stem: str, *, adapter: str, thin: bool) 
     (folder / f"{stem}.vmdk").write_text(descriptor(flat_dst.name, size, adapter=adapter,
                                                     thin=thin))
     return size
+
+
+def vsan_descriptor(object_id: str, capacity: int, *, adapter: str = "lsilogic") -> str:
+    """A vSAN-style descriptor: one VMFS extent naming a ``vsan://`` object (no flat file)."""
+    sectors = (capacity + SECTOR - 1) // SECTOR
+    return (
+        "# Disk DescriptorFile\nversion=4\nencoding=\"UTF-8\"\nCID=fffffffe\n"
+        'parentCID=ffffffff\ncreateType="vmfs"\n\n# Extent description\n'
+        f'RW {sectors} VMFS "vsan://{object_id}"\n\n# The Disk Data Base\n#DDB\n\n'
+        f'ddb.adapterType = "{adapter}"\nddb.thinProvisioned = "1"\n'
+        f'ddb.objectId = "vsan://{object_id}"\nddb.virtualHWVersion = "13"\n'
+    )
+
+
+def _to_vsan(folder: Path, stem: str, objects: Path, adapter: str) -> Path:
+    """Move a placed disk's flat extent into the object store; leave a vSAN descriptor."""
+    flat = folder / f"{stem}-flat.vmdk"
+    object_id = "52" + uuid.uuid4().hex[2:]
+    target = objects / object_id
+    flat.rename(target)
+    (folder / f"{stem}.vmdk").write_text(vsan_descriptor(object_id, target.stat().st_size,
+                                                         adapter=adapter))
+    return target
 
 
 def _fresh_disk(folder: Path, stem: str, disk: Disk, adapter: str) -> int:
@@ -200,20 +227,23 @@ class ScenarioLoader:
     def _one(self, vm: VM, folder_obj: Any, pool: Any, host: Any, loaded: Loaded) -> None:
         s = self.session
         dirname = safe_dir(vm.name)
-        local = self.vc.datastore_dir(DATASTORE) / dirname
-        local.mkdir(parents=True, exist_ok=True)
         adapter = "lsilogic" if vm.controller == "lsilogic" else "pvscsi"
         devices = [_add(_controller(vm.controller))]
         files: list[str] = []
         for k, disk in enumerate(vm.disks):
             stem = f"{dirname}_{k}"
+            local = self.vc.datastore_dir(disk.datastore) / dirname
+            local.mkdir(parents=True, exist_ok=True)
             if disk.vmdk is not None:
                 capacity = place_vmdk(disk.vmdk, local, stem, adapter=adapter, thin=disk.thin)
             else:
                 capacity = _fresh_disk(local, stem, disk, adapter)
-            path = f"[{DATASTORE}] {dirname}/{stem}.vmdk"
+            data_file = local / f"{stem}-flat.vmdk"
+            if disk.datastore == VSAN_DATASTORE:
+                data_file = _to_vsan(local, stem, self.vc.vsan_objects_dir, adapter)
+            path = f"[{disk.datastore}] {dirname}/{stem}.vmdk"
             files.append(path)
-            loaded.local_files.setdefault(vm.name, []).append(local / f"{stem}-flat.vmdk")
+            loaded.local_files.setdefault(vm.name, []).append(data_file)
             backing = vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
                 fileName=path, diskMode=disk.mode, thinProvisioned=disk.thin,
                 sharing=disk.sharing)
@@ -226,6 +256,7 @@ class ScenarioLoader:
                 key=13000, backing=vim.vm.device.VirtualPCIPassthrough.DeviceBackingInfo(
                     id="0000:3b:00.0", deviceId="1db4", systemId="lab", vendorId=0x10DE,
                     deviceName="Tesla V100"))))
+        (self.vc.datastore_dir(DATASTORE) / dirname).mkdir(parents=True, exist_ok=True)
         spec = vim.vm.ConfigSpec(
             name=vm.name, guestId=vm.guest_id, numCPUs=vm.cpus, memoryMB=vm.memory_mb,
             firmware=vm.firmware, deviceChange=devices,

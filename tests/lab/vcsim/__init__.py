@@ -12,6 +12,12 @@ Usage::
         vc.url, vc.username, vc.password, vc.thumbprint, vc.cert_file
         vc.datastore_dir("LocalDS_0")          # where VMDKs go
         vc.patch("vm-42", "rdm")               # lab-only features (see main.go)
+        vc.guest_write("vm-42", 2000, 4096, b"x" * 512)   # a running guest writes its disk
+
+The simulator package is extended at build time with ``simext/*.go``: changed block
+tracking (``QueryChangedDiskAreas``), NFC export (``ExportVm``/``ExportSnapshot``), a
+vSAN-like datastore ``vsanDatastore`` and a read throughput limit (``read_limit``, or
+``V2S_LAB_VCSIM_READ_MIBPS`` in the environment); see docs/lab.md.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ GOCODE = Path("/usr/share/gocode")
 START_TIMEOUT = 10.0
 DATACENTER = "DC0"
 DATASTORE = "LocalDS_0"
+VSAN_DATASTORE = "vsanDatastore"
+READ_LIMIT_ENV = "V2S_LAB_VCSIM_READ_MIBPS"
 
 
 class VcsimError(RuntimeError):
@@ -57,9 +65,16 @@ def _tool_version() -> str:
     return f"{go.strip()}|govmomi={deb.strip()}"
 
 
+def _sources() -> list[Path]:
+    """main.go and the files added to the simulator package (simext/*.go)."""
+    return [HERE / "main.go", *sorted((HERE / "simext").glob("*.go"))]
+
+
 def input_hash() -> str:
-    """Hash of everything the binary is built from (main.go, Go and govmomi versions)."""
-    h = hashlib.sha256((HERE / "main.go").read_bytes())
+    """Hash of everything the binary is built from (sources, Go and govmomi versions)."""
+    h = hashlib.sha256()
+    for src in _sources():
+        h.update(src.name.encode() + b"\0" + src.read_bytes())
     h.update(_tool_version().encode())
     return h.hexdigest()[:16]
 
@@ -80,11 +95,18 @@ def build() -> Path:
         with tempfile.TemporaryDirectory(prefix="v2s-vcsim-build-") as tmp:
             src = Path(tmp) / "main.go"
             shutil.copy2(HERE / "main.go", src)
+            # The whole govmomi tree goes into our own GOPATH (a partial copy would hide the
+            # rest of /usr/share/gocode), with simext's files added to package simulator.
+            gopath = Path(tmp) / "gopath"
+            govmomi = gopath / "src/github.com/vmware/govmomi"
+            shutil.copytree(GOCODE / "src/github.com/vmware/govmomi", govmomi, symlinks=True)
+            for ext in sorted((HERE / "simext").glob("*.go")):
+                shutil.copy2(ext, govmomi / "simulator" / ext.name)
             env = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                 "HOME": tmp,
                 "GO111MODULE": "off",
-                "GOPATH": str(GOCODE),
+                "GOPATH": f"{gopath}:{GOCODE}",
                 "GOCACHE": str(CACHE / "go-build"),
                 "GOFLAGS": "",
                 "CGO_ENABLED": "0",
@@ -118,8 +140,16 @@ class Vcsim:
         session_idle_s: float = 0,
         username: str = "user",
         password: str = "pass",
+        read_limit: float | None = None,
+        nfc_lease_timeout_s: int = 300,
+        cbt_page_areas: int = 1024,
     ) -> None:
+        if read_limit is None:  # bytes/s; 0 is no limit
+            read_limit = float(os.environ.get(READ_LIMIT_ENV, "0") or 0) * (1 << 20)
         self._args = [
+            f"-read-limit={read_limit}",
+            f"-nfc-lease-timeout={nfc_lease_timeout_s}",
+            f"-cbt-page-areas={cbt_page_areas}",
             f"-vm={vms_per_pool}",
             f"-autostart={'true' if autostart else 'false'}",
             f"-host={hosts_per_cluster}",
@@ -219,6 +249,11 @@ class Vcsim:
         return Path(self.info["datastores"][name])
 
     @property
+    def vsan_objects_dir(self) -> Path:
+        """Where the objects (``vsan://<id>`` extents) of the vSAN-like datastore live."""
+        return Path(self.info["vsan_objects"])
+
+    @property
     def work_dir(self) -> Path:
         assert self._tmp is not None
         return self._tmp
@@ -255,3 +290,23 @@ class Vcsim:
             )
         if r.status_code != 204:
             raise VcsimError(f"patch {op} on {vm_moref} failed: {r.status_code} {r.text.strip()}")
+
+    def guest_write(self, vm_moref: str, disk_key: int, offset: int, data: bytes) -> str:
+        """Write ``data`` at ``offset`` of a running VM's disk (device key) as its guest would.
+
+        Without snapshots the base disk changes; with snapshots the write goes to the
+        running delta (the base stays as it was at the first snapshot). Returns the disk's
+        new ``backing.changeId`` ("" when change tracking is not active)."""
+        with requests.Session() as s:
+            s.trust_env = False
+            r = s.post(
+                f"https://{self.host}/v2s/write",
+                params={"vm": vm_moref, "disk": str(disk_key), "offset": str(offset)},
+                data=data,
+                verify=str(self.cert_file),
+                timeout=60,
+            )
+        if r.status_code != 200:
+            raise VcsimError(f"guest write to {vm_moref} disk {disk_key} at {offset} failed: "
+                             f"{r.status_code} {r.text.strip()}")
+        return str(r.json()["change_id"])

@@ -7,9 +7,12 @@
 // endpoint, and runs until stdin closes (the parent's lifeline) or a signal
 // arrives; it then removes the model's datastore directories.
 //
-// It adds one lab-only endpoint, POST /v2s/patch, to give a VM the features
-// the library cannot create through CreateVM (an RDM disk panics it) or does
-// not model (encryption, vTPM, vGPU, changeVersion).
+// It adds two lab-only endpoints: POST /v2s/patch gives a VM the features the
+// library cannot create through CreateVM (an RDM disk panics it) or does not
+// model (encryption, vTPM, vGPU, changeVersion); POST /v2s/write writes guest
+// bytes into a running VM's disk. The simulator package is extended at build
+// time (simext/: changed block tracking, NFC export, a vSAN-like datastore and
+// a read throughput limit; see docs/lab.md).
 package main
 
 import (
@@ -49,6 +52,7 @@ type started struct {
 	Thumbprint string            `json:"thumbprint"`
 	CertFile   string            `json:"cert_file"`
 	Datastores map[string]string `json:"datastores"`
+	Objects    string            `json:"vsan_objects"`
 	PID        int               `json:"pid"`
 }
 
@@ -236,6 +240,10 @@ func main() {
 	password := flag.String("password", "pass", "login password")
 	idle := flag.Duration("session-idle", 0, "expire sessions idle this long (0: never)")
 	removeOnExit := flag.String("remove-on-exit", "", "directory to delete on exit (the lab's private dir)")
+	vsan := flag.String("vsan", "vsanDatastore", "name of a vSAN-like datastore to add (empty: none)")
+	readLimit := flag.Float64("read-limit", 0, "bytes/s for datastore and NFC reads together (0: no limit)")
+	leaseTimeout := flag.Int("nfc-lease-timeout", 300, "seconds before an idle NFC lease expires")
+	pageAreas := flag.Int("cbt-page-areas", 1024, "changed areas per QueryChangedDiskAreas answer")
 	flag.Parse()
 	if *removeOnExit != "" {
 		defer os.RemoveAll(*removeOnExit)
@@ -249,10 +257,21 @@ func main() {
 	model.Cluster = *clusters
 	model.Datastore = *datastores
 	model.Autostart = *autostart
-	if err := model.Create(); err != nil {
+	var err error
+	if err = model.Create(); err != nil {
 		log.Fatalf("create model: %v", err)
 	}
 	defer model.Remove()
+	simulator.V2SInstall()
+	simulator.V2S.Limiter.Rate = *readLimit
+	simulator.V2S.LeaseTTL = int32(*leaseTimeout)
+	simulator.V2S.PageAreas = *pageAreas
+	var objects string
+	if *vsan != "" {
+		if _, objects, err = model.V2SAddVsan(*vsan); err != nil {
+			log.Fatalf("vsan datastore: %v", err)
+		}
+	}
 
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}
 	model.Service.RegisterEndpoints = true
@@ -269,11 +288,14 @@ func main() {
 	}
 	model.Service.ServeMux = http.NewServeMux()
 	model.Service.ServeMux.HandleFunc("/v2s/patch", servePatch)
+	model.Service.ServeMux.HandleFunc("/v2s/write", simulator.V2SServeWrite)
 	server := model.Service.NewServer()
 	defer server.Close()
+	server.Config.Handler = simulator.V2SHandler(server.Config.Handler)
 	if thumb == "" {
 		thumb = server.CertificateInfo().ThumbprintSHA1
 	}
+	simulator.V2S.Thumbprint = thumb
 
 	dirs := map[string]string{}
 	for _, obj := range simulator.Map.All("Datastore") {
@@ -284,7 +306,7 @@ func main() {
 	u.User = nil
 	out, _ := json.Marshal(started{
 		URL: u.String(), Username: *username, Password: *password, Thumbprint: thumb,
-		CertFile: *certOut, Datastores: dirs, PID: os.Getpid(),
+		CertFile: *certOut, Datastores: dirs, Objects: objects, PID: os.Getpid(),
 	})
 	fmt.Println(string(out))
 	os.Stdout.Sync()
