@@ -148,11 +148,13 @@ def vsan_descriptor(object_id: str, capacity: int, *, adapter: str = "lsilogic")
 
 
 def _to_vsan(folder: Path, stem: str, objects: Path, adapter: str) -> Path:
-    """Move a placed disk's flat extent into the object store; leave a vSAN descriptor."""
+    """Move a placed disk's flat extent into the object store; leave a vSAN descriptor (and
+    an empty placeholder extent, removed after CreateVM: the library insists on one)."""
     flat = folder / f"{stem}-flat.vmdk"
     object_id = "52" + uuid.uuid4().hex[2:]
     target = objects / object_id
     flat.rename(target)
+    flat.touch()
     (folder / f"{stem}.vmdk").write_text(vsan_descriptor(object_id, target.stat().st_size,
                                                          adapter=adapter))
     return target
@@ -266,6 +268,11 @@ class ScenarioLoader:
         )
         task = s.call(lambda _c: folder_obj.CreateVM_Task(config=spec, pool=pool, host=host))
         ref = s.wait_task(task, what=f"creating scenario VM {vm.name}")
+        for disk, path in zip(vm.disks, files, strict=True):
+            if disk.datastore == VSAN_DATASTORE:  # the placeholder extent goes
+                rel = Path(path.split("] ", 1)[1])
+                (self.vc.datastore_dir(VSAN_DATASTORE) / rel.parent
+                 / f"{rel.stem}-flat.vmdk").unlink()
         for feature in ("rdm", "encrypted", "vtpm", "vgpu"):
             if feature in vm.features:
                 self.vc.patch(ref._moId, "encrypt" if feature == "encrypted" else feature)
