@@ -54,6 +54,7 @@ class Lab:
         boot_ports: tuple[int, ...] = (22,),
         sim_speed: float = 5.0,
         load_guest: bool = True,
+        vcsim_read_mibps: float | None = None,
     ) -> None:
         self._root_arg = root
         self.variant = variant
@@ -61,6 +62,8 @@ class Lab:
         self.boot_ports = boot_ports
         self.sim_speed = sim_speed
         self.load_guest = load_guest
+        # None: V2S_LAB_VCSIM_READ_MIBPS from the environment, else no limit
+        self.vcsim_read_limit = None if vcsim_read_mibps is None else vcsim_read_mibps * (1 << 20)
         self.root: Path = Path()
         self.guest: Any = None
         self.vm_moref = ""
@@ -94,7 +97,7 @@ class Lab:
                 self.guest = build_guest(self.variant)
                 self.timings["guest"] = time.monotonic() - t0
             t1 = time.monotonic()
-            self.vc = stack.enter_context(Vcsim())
+            self.vc = stack.enter_context(Vcsim(read_limit=self.vcsim_read_limit))
             self.s3 = stack.enter_context(MotoS3Server())
             self.boots = GuestBoots(self.root / "boots", ports=self.boot_ports,
                                     is_running=self._server_running)

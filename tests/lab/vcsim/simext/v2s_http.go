@@ -75,17 +75,14 @@ func (r v2sLimitedResponse) Write(p []byte) (int, error) { return r.body.Write(p
 // V2SHandler routes our NFC export URLs and paces datastore and NFC reads; the rest goes to next.
 func V2SHandler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/nfc/"):
-			if v2sServeExport(w, r) {
-				return
-			}
-			next.ServeHTTP(v2sLimitedResponse{w, V2S.Limiter.Writer(w)}, r)
-		case strings.HasPrefix(r.URL.Path, "/folder/") && r.Method == http.MethodGet:
-			next.ServeHTTP(v2sLimitedResponse{w, V2S.Limiter.Writer(w)}, r)
-		default:
-			next.ServeHTTP(w, r)
+		if strings.HasPrefix(r.URL.Path, "/nfc/") && v2sServeExport(w, r) {
+			return
 		}
+		read := strings.HasPrefix(r.URL.Path, "/nfc/") || strings.HasPrefix(r.URL.Path, "/folder/")
+		if read && r.Method == http.MethodGet && V2S.Limiter.Rate > 0 {
+			w = v2sLimitedResponse{w, V2S.Limiter.Writer(w)}
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
