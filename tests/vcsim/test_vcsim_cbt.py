@@ -1,18 +1,24 @@
 """Changed block tracking in the lab's vcsim, against the vSphere API reference.
 
-Follows: vSphere Web Services API, VirtualMachine.QueryChangedDiskAreas and DiskChangeInfo
-(paging by startOffset/length; "*" for the allocated areas; FileFault); VMware KB 1020128
-and the VDDK Programming Guide ("Enable Changed Block Tracking": tracking starts at the next
-stun/unstun cycle; "About Changed Block Tracking": "*" returns allocated areas, a thick disk
-is reported whole); KB 2136854 / 2090639 (a change id from before CBT was reset is refused).
+Follows: vSphere Web Services API reference, VirtualMachine.QueryChangedDiskAreas and
+DiskChangeInfo (paging by startOffset/length, "*" for the allocated areas, FileFault),
+VirtualMachineConfigSpec.changeTrackingEnabled and VirtualDiskFlatVer2BackingInfo.changeId;
+VDDK Programming Guide, "Enable Changed Block Tracking" (a powered-on VM starts tracking at
+its next stun/unstun cycle: power on, snapshot create/delete/revert) and "About Changed Block
+Tracking" ("*" returns the allocated areas; changes from before tracking was enabled cannot be
+reported, so a change id from an earlier tracking period is refused).
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 from v2s_vmware._vmomi import vim, vmodl
+from v2s_vmware.session import Session
+from v2s_vmware.settings import resolve
 
 from tests.lab.scenario import Disk
 from tests.lab.vcsim import Vcsim
@@ -33,12 +39,14 @@ MIB = 1 << 20
 CHANGE_ID = re.compile(r"^52( [0-9a-f]{2}){7}-[0-9a-f]{2}( [0-9a-f]{2}){7}/\d+$")
 
 
-def _query(vm, snap, since, key=2000, offset=0):
+def _query(vm: Any, snap: Any, since: str, key: int = 2000, offset: int = 0) -> Any:
     return vm.QueryChangedDiskAreas(snapshot=snap, deviceKey=key, startOffset=offset,
                                     changeId=since)
 
 
-def test_cbt_starts_at_the_next_stun_and_reports_exactly_the_written_areas(vc, session):
+def test_cbt_starts_at_the_next_stun_and_reports_exactly_the_written_areas(
+    vc: Vcsim, session: Session,
+) -> None:
     cap = 64 * MIB
     moref, vm = make_vm(vc, session, Disk(capacity_bytes=cap, data=((0, b"boot" * 1024),)))
     first = snapshot(session, vm, "before-cbt")
@@ -79,7 +87,7 @@ def test_cbt_starts_at_the_next_stun_and_reports_exactly_the_written_areas(vc, s
     remove(session, later)
 
 
-def test_star_returns_only_the_allocated_areas_of_a_thin_disk(vc, session):
+def test_star_returns_only_the_allocated_areas_of_a_thin_disk(vc: Vcsim, session: Session) -> None:
     cap = 32 * MIB
     data = ((0, b"a" * 512), (3 * MIB, b"b" * (BLOCK + 1)), (30 * MIB + 5, b"c"))
     _, vm = make_vm(vc, session, Disk(capacity_bytes=cap, data=data),
@@ -94,7 +102,7 @@ def test_star_returns_only_the_allocated_areas_of_a_thin_disk(vc, session):
     remove(session, snap)
 
 
-def test_a_reset_or_unknown_change_id_is_a_file_fault(vc, session):
+def test_a_reset_or_unknown_change_id_is_a_file_fault(vc: Vcsim, session: Session) -> None:
     _, vm = make_vm(vc, session, Disk(capacity_bytes=8 * MIB))
     set_cbt(session, vm, True)
     remove(session, snapshot(session, vm, "on"))
@@ -124,9 +132,18 @@ def test_a_reset_or_unknown_change_id_is_a_file_fault(vc, session):
     remove(session, snap)
 
 
-def test_answers_are_paged_by_start_offset_and_length():
-    from v2s_vmware.session import Session
-    from v2s_vmware.settings import resolve
+def test_a_powered_off_vm_tracks_from_its_reconfiguration(vc: Vcsim, session: Session) -> None:
+    cap = 4 * MIB
+    _, vm = make_vm(vc, session, Disk(capacity_bytes=cap, data=((MIB, b"d"),)), power_on=False)
+    set_cbt(session, vm, True)  # no stun needed: the disks are closed
+    since = change_id(session, vm)
+    assert since and CHANGE_ID.match(since)
+    # the "current" state (no snapshot) may be queried on a powered-off VM
+    assert changed_areas(session, vm, None, 2000, "*", cap)[0] == [(MIB, BLOCK)]
+    assert changed_areas(session, vm, None, 2000, since, cap)[0] == []
+
+
+def test_answers_are_paged_by_start_offset_and_length() -> None:
 
     with Vcsim(vms_per_pool=0, cbt_page_areas=3) as vc:
         s = Session(resolve(vc.settings(), {}))
@@ -148,10 +165,13 @@ def test_answers_are_paged_by_start_offset_and_length():
             s.close()
 
 
-def test_writes_during_a_snapshot_leave_the_base_disk_as_it_was(vc, session, tmp_path):
+def test_writes_during_a_snapshot_leave_the_base_disk_as_it_was(
+    vc: Vcsim, session: Session,
+) -> None:
     cap = 8 * MIB
     moref, vm = make_vm(vc, session, Disk(capacity_bytes=cap))
-    path = f"{session.properties(vm, 'name')['name']}/{session.properties(vm, 'name')['name']}_0-flat.vmdk"
+    name = session.properties(vm, "name")["name"]
+    path = f"{name}/{name}_0-flat.vmdk"
     vc.guest_write(moref, 2000, 0, b"before" * 100)  # no snapshot: the base disk itself
     before = datastore_get(vc, session, path).content
     assert before[:6] == b"before"
@@ -172,7 +192,9 @@ def test_writes_during_a_snapshot_leave_the_base_disk_as_it_was(vc, session, tmp
     assert len(merged) == cap
 
 
-def test_a_write_never_reaches_the_file_the_scenario_linked_from(vc, session, tmp_path):
+def test_a_write_never_reaches_the_file_the_scenario_linked_from(
+    vc: Vcsim, session: Session, tmp_path: Path,
+) -> None:
     src = tmp_path / "guest-flat.vmdk"
     src.write_bytes(b"G" * MIB)
     (tmp_path / "guest.vmdk").write_text(
@@ -183,7 +205,9 @@ def test_a_write_never_reaches_the_file_the_scenario_linked_from(vc, session, tm
     assert src.read_bytes() == b"G" * MIB  # the cached guest image stays intact
 
 
-def test_guest_writes_need_a_running_vm_and_stay_inside_the_disk(vc, session):
+def test_guest_writes_need_a_running_vm_and_stay_inside_the_disk(
+    vc: Vcsim, session: Session,
+) -> None:
     from tests.lab.vcsim import VcsimError
 
     moref, _ = make_vm(vc, session, Disk(capacity_bytes=MIB), power_on=False)

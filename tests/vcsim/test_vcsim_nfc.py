@@ -12,9 +12,12 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from v2s_vmware._vmomi import vim, vmodl
+from v2s_vmware.session import Session
+from v2s_vmware.settings import resolve
 
 from tests.lab.scenario import Disk
 from tests.lab.vcsim import VSAN_DATASTORE, Vcsim
@@ -25,7 +28,7 @@ pytestmark = pytest.mark.lab
 MIB = 1 << 20
 
 
-def _download(vc: Vcsim, session, lease, tmp_path: Path) -> list[bytes]:
+def _download(vc: Vcsim, session: Session, lease: Any, tmp_path: Path) -> list[bytes]:
     """Every disk of a ready lease, as raw bytes (streamOptimized decoded by qemu-img)."""
     info = session.properties(lease, "info")["info"]
     out = []
@@ -43,7 +46,9 @@ def _download(vc: Vcsim, session, lease, tmp_path: Path) -> list[bytes]:
     return out
 
 
-def test_export_snapshot_of_a_running_vm_streams_the_snapshot(vc, session, tmp_path):
+def test_export_snapshot_of_a_running_vm_streams_the_snapshot(
+    vc: Vcsim, session: Session, tmp_path: Path,
+) -> None:
     cap = 24 * MIB
     moref, vm = make_vm(vc, session, Disk(capacity_bytes=cap, data=((0, b"mbr" * 100),)),
                         Disk(capacity_bytes=2 * MIB, data=((MIB, b"second"),)))
@@ -75,7 +80,7 @@ def test_export_snapshot_of_a_running_vm_streams_the_snapshot(vc, session, tmp_p
         session.call(lambda _c: lease.HttpNfcLeaseProgress(percent=100))
 
 
-def test_export_vm_needs_a_powered_off_vm(vc, session, tmp_path):
+def test_export_vm_needs_a_powered_off_vm(vc: Vcsim, session: Session, tmp_path: Path) -> None:
     moref, vm = make_vm(vc, session, Disk(capacity_bytes=4 * MIB))
     with pytest.raises(vim.fault.InvalidPowerState):
         session.call(lambda _c: vm.ExportVm())
@@ -90,9 +95,7 @@ def test_export_vm_needs_a_powered_off_vm(vc, session, tmp_path):
     assert isinstance(session.properties(lease, "error")["error"], vmodl.fault.RequestCanceled)
 
 
-def test_an_idle_lease_times_out_and_progress_renews_it(tmp_path):
-    from v2s_vmware.session import Session
-    from v2s_vmware.settings import resolve
+def test_an_idle_lease_times_out_and_progress_renews_it(tmp_path: Path) -> None:
 
     with Vcsim(vms_per_pool=0, nfc_lease_timeout_s=2) as vc:
         s = Session(resolve(vc.settings(), {}))
@@ -114,10 +117,12 @@ def test_an_idle_lease_times_out_and_progress_renews_it(tmp_path):
             s.close()
 
 
-def test_a_vsan_disk_has_no_flat_file_but_exports_through_nfc(vc, session, tmp_path):
+def test_a_vsan_disk_has_no_flat_file_but_exports_through_nfc(
+    vc: Vcsim, session: Session, tmp_path: Path,
+) -> None:
     data = ((0, b"vsan" * 256), (3 * MIB, b"object"))
-    moref, vm = make_vm(vc, session, Disk(capacity_bytes=4 * MIB, data=data,
-                                          datastore=VSAN_DATASTORE), power_on=False)
+    _, vm = make_vm(vc, session, Disk(capacity_bytes=4 * MIB, data=data,
+                                      datastore=VSAN_DATASTORE), power_on=False)
     ds = session.properties(vm, "datastore")["datastore"]
     kinds = {session.properties(d, "name")["name"]: session.properties(d, "summary.type")[
         "summary.type"] for d in ds}

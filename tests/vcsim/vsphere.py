@@ -66,7 +66,8 @@ def changed_areas(session: Session, vm: Any, snap: Any, key: int, since: str,
 
 def block_runs(spans: list[tuple[int, int]], capacity: int) -> list[tuple[int, int]]:
     """The 64 KiB-aligned, merged areas covering byte spans (offset, length)."""
-    blocks = sorted({b for off, n in spans for b in range(off // BLOCK, (off + n - 1) // BLOCK + 1)})
+    blocks = sorted({b for off, n in spans
+                     for b in range(off // BLOCK, (off + n - 1) // BLOCK + 1)})
     runs: list[tuple[int, int]] = []
     for b in blocks:
         start, end = b * BLOCK, min((b + 1) * BLOCK, capacity)

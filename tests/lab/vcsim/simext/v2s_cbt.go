@@ -1,9 +1,9 @@
 // v2s lab extension: changed block tracking (CBT) as ESXi does it.
 //
 // config.changeTrackingEnabled is set by ReconfigVM_Task at once (the library does that), but
-// tracking starts (or stops) only at the next stun/unstun cycle of the VM: power on, snapshot
-// create or snapshot remove (VMware KB 1020128; VDDK Programming Guide, "Enable Changed Block
-// Tracking"). Each disk then carries backing.changeId "52 xx xx xx xx xx xx xx-xx xx xx xx xx
+// on a powered-on VM tracking starts (or stops) only at its next stun/unstun cycle: power on,
+// resume, snapshot create, remove or revert (VDDK Programming Guide, "Enable Changed Block
+// Tracking"); on a powered-off VM the reconfiguration itself applies it. Each disk then carries backing.changeId "52 xx xx xx xx xx xx xx-xx xx xx xx xx
 // xx xx xx/N": the tracking id (new each time tracking is switched on) and a sequence number
 // that advances with every write. QueryChangedDiskAreas answers from the write log.
 package simulator
@@ -141,14 +141,21 @@ func (h *v2sHooks) UpdateObject(obj mo.Reference, changes []types.PropertyChange
 				continue
 			}
 			V2S.mu.Lock()
-			if _, known := V2S.snaps[snapRef]; !known {
-				if snap, ok := Map.Get(snapRef).(*VirtualMachineSnapshot); ok {
-					V2S.stun(vm)
-					V2S.snapshotTaken(vm, snapRef)
-					V2S.freezeSnapshotConfig(vm, snap)
-				}
+			_, known := V2S.snaps[snapRef]
+			if snap, ok := Map.Get(snapRef).(*VirtualMachineSnapshot); ok && !known {
+				V2S.stun(vm)
+				V2S.snapshotTaken(vm, snapRef)
+				V2S.freezeSnapshotConfig(vm, snap)
+			} else if known { // a revert: also a stun/unstun cycle
+				V2S.stun(vm)
 			}
 			V2S.mu.Unlock()
+		case "config.hardware.device": // every ReconfigVM_Task: a powered-off VM has no stun
+			if vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOff {
+				V2S.mu.Lock()
+				V2S.stun(vm)
+				V2S.mu.Unlock()
+			}
 		}
 	}
 }
