@@ -160,6 +160,7 @@ class Vcsim:
         ]
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmp: Path | None = None
+        self._http: requests.Session | None = None  # kept for guest writes (one TLS handshake)
         self.info: dict[str, Any] = {}
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -203,6 +204,9 @@ class Vcsim:
         return buf.split(b"\n", 1)[0].decode()
 
     def stop(self) -> None:
+        http, self._http = self._http, None
+        if http is not None:
+            http.close()
         proc, self._proc = self._proc, None
         if proc is not None:
             with contextlib.suppress(OSError):
@@ -297,15 +301,16 @@ class Vcsim:
         Without snapshots the base disk changes; with snapshots the write goes to the
         running delta (the base stays as it was at the first snapshot). Returns the disk's
         new ``backing.changeId`` ("" when change tracking is not active)."""
-        with requests.Session() as s:
-            s.trust_env = False
-            r = s.post(
-                f"https://{self.host}/v2s/write",
-                params={"vm": vm_moref, "disk": str(disk_key), "offset": str(offset)},
-                data=data,
-                verify=str(self.cert_file),
-                timeout=60,
-            )
+        if self._http is None:
+            self._http = requests.Session()
+            self._http.trust_env = False
+            self._http.verify = str(self.cert_file)
+        r = self._http.post(
+            f"https://{self.host}/v2s/write",
+            params={"vm": vm_moref, "disk": str(disk_key), "offset": str(offset)},
+            data=data,
+            timeout=60,
+        )
         if r.status_code != 200:
             raise VcsimError(f"guest write to {vm_moref} disk {disk_key} at {offset} failed: "
                              f"{r.status_code} {r.text.strip()}")
