@@ -22,7 +22,16 @@ from v2s_vmware.settings import resolve
 from tests.lab.scenario import Disk
 from tests.lab.vcsim import VSAN_DATASTORE, Vcsim
 from tests.vcsim.conftest import make_vm
-from tests.vcsim.vsphere import datastore_get, power, snapshot, wait_lease
+from tests.vcsim.vsphere import (
+    BLOCK,
+    change_id,
+    changed_areas,
+    datastore_get,
+    power,
+    set_cbt,
+    snapshot,
+    wait_lease,
+)
 
 pytestmark = pytest.mark.lab
 MIB = 1 << 20
@@ -93,6 +102,27 @@ def test_export_vm_needs_a_powered_off_vm(vc: Vcsim, session: Session, tmp_path:
     session.call(lambda _c: lease.HttpNfcLeaseAbort())
     assert session.properties(lease, "state")["state"] == "error"
     assert isinstance(session.properties(lease, "error")["error"], vmodl.fault.RequestCanceled)
+
+
+def test_a_revert_to_the_latest_snapshot_drops_later_writes(
+    vc: Vcsim, session: Session, tmp_path: Path,
+) -> None:
+    moref, vm = make_vm(vc, session, Disk(capacity_bytes=2 * MIB, data=((0, b"kept"),)))
+    set_cbt(session, vm, True)
+    snap = snapshot(session, vm, "good")
+    since = change_id(session, snap)
+    vc.guest_write(moref, 2000, 0, b"oops")
+    vc.guest_write(moref, 2000, MIB, b"oops")
+    task = session.call(lambda _c: snap.RevertToSnapshot_Task())
+    session.wait_task(task, what="revert")
+    power(session, vm, False)
+    # the reverted blocks changed (twice) since the snapshot's change id
+    assert changed_areas(session, vm, None, 2000, since, 2 * MIB)[0] == [(0, BLOCK), (MIB, BLOCK)]
+    lease = session.call(lambda _c: vm.ExportVm())
+    assert wait_lease(session, lease, "ready") == "ready"
+    (disk,) = _download(vc, session, lease, tmp_path)
+    assert disk[:4] == b"kept" and disk[MIB:MIB + 4] == bytes(4)
+    session.call(lambda _c: lease.HttpNfcLeaseComplete())
 
 
 def test_an_idle_lease_times_out_and_progress_renews_it(tmp_path: Path) -> None:

@@ -147,6 +147,7 @@ func (h *v2sHooks) UpdateObject(obj mo.Reference, changes []types.PropertyChange
 				V2S.snapshotTaken(vm, snapRef)
 				V2S.freezeSnapshotConfig(vm, snap)
 			} else if known { // a revert: also a stun/unstun cycle
+				V2S.reverted(vm, snapRef)
 				V2S.stun(vm)
 			}
 			V2S.mu.Unlock()

@@ -417,3 +417,21 @@ func v2sSortedGrains(m map[int64][]byte) []int64 {
 	}
 	return v2sSorted(set)
 }
+
+// reverted drops what was written since the snapshot when it is the latest one (s.mu held);
+// the dropped blocks count as changed. Reverting further back (a snapshot tree) is not modelled.
+func (s *v2sState) reverted(vm *VirtualMachine, snap types.ManagedObjectReference) {
+	for _, d := range s.vmDisks(vm) {
+		n := len(d.deltas)
+		if n == 0 || d.deltas[n-1].snap != snap {
+			continue
+		}
+		top := d.deltas[n-1]
+		grains := v2sSortedGrains(top.grains)
+		top.grains = map[int64][]byte{}
+		if d.ctk != "" && len(grains) > 0 {
+			d.seq++
+			d.log = append(d.log, v2sChange{seq: d.seq, blocks: grains})
+		}
+	}
+}
