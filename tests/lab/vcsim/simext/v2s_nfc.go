@@ -28,9 +28,18 @@ import (
 )
 
 type v2sExportFile struct {
-	disk  *v2sDisk
-	level int
-	snap  *types.ManagedObjectReference
+	disk *v2sDisk
+	snap *types.ManagedObjectReference // nil: the VM's current state
+}
+
+// readAt reads the exported state; its place in the chain is looked up at each read, as
+// removing an older snapshot shifts it (s.mu held).
+func (f v2sExportFile) readAt(buf []byte, off int64) error {
+	level := f.disk.level(f.snap)
+	if level < 0 {
+		return fmt.Errorf("the exported snapshot is gone")
+	}
+	return f.disk.readAt(level, buf, off)
 }
 
 // V2SLease is an export lease (the library's HttpNfcLease only serves imports).
@@ -72,7 +81,7 @@ func (s *v2sState) newExportLease(ctx *Context, vm *VirtualMachine, snap *types.
 		}
 		name := fmt.Sprintf("disk-%d.vmdk", n)
 		n++
-		lease.files[name] = v2sExportFile{disk: d, level: level, snap: snap}
+		lease.files[name] = v2sExportFile{disk: d, snap: snap}
 		info.DeviceUrl = append(info.DeviceUrl, types.HttpNfcLeaseDeviceUrl{
 			Key:           v2sDeviceKey(vm, devices, disk),
 			ImportKey:     v2sDeviceKey(vm, devices, disk),
@@ -317,7 +326,7 @@ func v2sHeader(capSectors, descSectors, gd uint64) v2sSparseHeader {
 	}
 }
 
-// v2sStreamOptimized writes the disk content at f.level as a streamOptimized VMDK.
+// v2sStreamOptimized writes the exported disk content as a streamOptimized VMDK.
 func v2sStreamOptimized(w io.Writer, f v2sExportFile, name string) error {
 	d := f.disk
 	capSectors := uint64((d.capacity + v2sSector - 1) / v2sSector)
@@ -342,7 +351,7 @@ func v2sStreamOptimized(w io.Writer, f v2sExportFile, name string) error {
 		return err
 	}
 	V2S.mu.Lock()
-	blocks, err := d.allocated(f.level)
+	blocks, err := d.allocated(v2sMaxInt(d.level(f.snap), 0))
 	V2S.mu.Unlock()
 	if err != nil {
 		return err
@@ -353,7 +362,7 @@ func v2sStreamOptimized(w io.Writer, f v2sExportFile, name string) error {
 	var z bytes.Buffer
 	for _, b := range blocks {
 		V2S.mu.Lock()
-		err := d.readAt(f.level, buf, b*V2SGrain)
+		err := f.readAt(buf, b*V2SGrain)
 		V2S.mu.Unlock()
 		if err != nil {
 			return err
@@ -420,4 +429,11 @@ func v2sStreamOptimized(w io.Writer, f v2sExportFile, name string) error {
 		return err
 	}
 	return c.marker(0, v2sMarkerEOS)
+}
+
+func v2sMaxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
 }
