@@ -44,6 +44,7 @@ ROOT = HERE.parents[2]
 CACHE = Path(os.environ.get("V2S_CACHE", ROOT / ".cache"))
 GOCODE = Path("/usr/share/gocode")
 START_TIMEOUT = 10.0
+BUILD_TIMEOUT = 900
 DATACENTER = "DC0"
 DATASTORE = "LocalDS_0"
 VSAN_DATASTORE = "vsanDatastore"
@@ -79,6 +80,28 @@ def input_hash() -> str:
     return h.hexdigest()[:16]
 
 
+def _gopath() -> Path:
+    """A GOPATH whose govmomi is Debian's with simext's files added to package simulator.
+
+    Everything else is a symlink into /usr/share/gocode (a partial copy would hide the
+    rest of it), and the folder is always the same, so Go's build cache, which keys on
+    paths, recompiles only package simulator and main."""
+    gopath = CACHE / "vcsim-gopath"
+    shutil.rmtree(gopath, ignore_errors=True)
+    upstream = GOCODE / "src/github.com/vmware/govmomi"
+    govmomi = gopath / "src/github.com/vmware/govmomi"
+    sim = govmomi / "simulator"
+    sim.mkdir(parents=True)
+    for entry in upstream.iterdir():
+        if entry.name != "simulator":
+            (govmomi / entry.name).symlink_to(entry)
+    for entry in (upstream / "simulator").iterdir():
+        (sim / entry.name).symlink_to(entry)
+    for ext in sorted((HERE / "simext").glob("*.go")):
+        shutil.copy2(ext, sim / ext.name)
+    return gopath
+
+
 def build() -> Path:
     """The vcsim binary, built once per input hash (safe when several processes race)."""
     out_dir = CACHE / f"vcsim-{input_hash()}"
@@ -88,20 +111,15 @@ def build() -> Path:
     if shutil.which("go") is None or not (GOCODE / "src/github.com/vmware/govmomi").is_dir():
         raise VcsimError("Go or Debian's govmomi library is missing: run `make install`")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with (out_dir / ".lock").open("a") as lock:
+    # One build at a time (the GOPATH below is shared), and once per input hash.
+    with (CACHE / "vcsim-gopath.lock").open("a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         if binary.exists():
             return binary
+        gopath = _gopath()
         with tempfile.TemporaryDirectory(prefix="v2s-vcsim-build-") as tmp:
             src = Path(tmp) / "main.go"
             shutil.copy2(HERE / "main.go", src)
-            # The whole govmomi tree goes into our own GOPATH (a partial copy would hide the
-            # rest of /usr/share/gocode), with simext's files added to package simulator.
-            gopath = Path(tmp) / "gopath"
-            govmomi = gopath / "src/github.com/vmware/govmomi"
-            shutil.copytree(GOCODE / "src/github.com/vmware/govmomi", govmomi, symlinks=True)
-            for ext in sorted((HERE / "simext").glob("*.go")):
-                shutil.copy2(ext, govmomi / "simulator" / ext.name)
             env = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                 "HOME": tmp,
@@ -112,14 +130,18 @@ def build() -> Path:
                 "CGO_ENABLED": "0",
             }
             tmp_bin = Path(tmp) / "v2s-vcsim"
-            proc = subprocess.run(
-                ["go", "build", "-o", str(tmp_bin), str(src)],
-                env=env,
-                capture_output=True,
-                text=True,
-                cwd=tmp,
-                check=False,
-            )
+            try:
+                proc = subprocess.run(
+                    ["go", "build", "-o", str(tmp_bin), str(src)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    cwd=tmp,
+                    check=False,
+                    timeout=BUILD_TIMEOUT,
+                )
+            except subprocess.TimeoutExpired as e:
+                raise VcsimError(f"building vcsim took over {BUILD_TIMEOUT} s") from e
             if proc.returncode != 0:
                 raise VcsimError(f"building vcsim failed:\n{proc.stderr[-4000:]}")
             shutil.move(str(tmp_bin), binary.with_suffix(".tmp"))
