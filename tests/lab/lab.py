@@ -149,6 +149,10 @@ class Lab:
         loaded = load(self.vc, [vm])
         self.vm_moref = loaded.morefs[self.vm_name]
 
+    def guest_write(self, offset: int, data: bytes, *, disk_key: int = 2000) -> str:
+        """Bytes the running source VM's guest writes to its disk; the new change id."""
+        return self.vc.guest_write(self.vm_moref, disk_key, offset, data)
+
     def _server_running(self, server_id: str) -> bool:
         with self.sim.store.lock:
             srv = self.sim.store.servers.get(server_id)

@@ -49,6 +49,8 @@ def test_cbt_starts_at_the_next_stun_and_reports_exactly_the_written_areas(
 ) -> None:
     cap = 64 * MIB
     moref, vm = make_vm(vc, session, Disk(capacity_bytes=cap, data=((0, b"boot" * 1024),)))
+    assert session.properties(vm, "config.changeTrackingEnabled")[
+        "config.changeTrackingEnabled"] is False
     first = snapshot(session, vm, "before-cbt")
     with pytest.raises(vim.fault.FileFault):  # CBT off: no change ids, queries refused
         _query(vm, first, "*")

@@ -54,7 +54,10 @@ func (d *v2sDisk) recordWrite(off, n int64) {
 
 // stun applies a pending change of config.changeTrackingEnabled, then publishes change ids.
 func (s *v2sState) stun(vm *VirtualMachine) {
-	want := vm.Config.ChangeTrackingEnabled != nil && *vm.Config.ChangeTrackingEnabled
+	if vm.Config.ChangeTrackingEnabled == nil { // ESXi reports false, the library nothing
+		vm.Config.ChangeTrackingEnabled = types.NewBool(false)
+	}
+	want := *vm.Config.ChangeTrackingEnabled
 	for _, d := range s.vmDisks(vm) {
 		switch {
 		case want && d.ctk == "":
