@@ -183,6 +183,11 @@ func (h *v2sHooks) RemoveObject(ref types.ManagedObjectReference) {
 
 // V2SInstall registers the hooks (call once, after the model is created).
 func V2SInstall() {
+	for _, obj := range Map.All("VirtualMachine") {
+		if vm := obj.(*VirtualMachine); vm.Config.ChangeTrackingEnabled == nil {
+			vm.Config.ChangeTrackingEnabled = types.NewBool(false)
+		}
+	}
 	Map.AddHandler(&v2sHooks{})
 }
 
