@@ -291,6 +291,7 @@ func main() {
 	model.Service.ServeMux.HandleFunc("/v2s/write", simulator.V2SServeWrite)
 	server := model.Service.NewServer()
 	defer server.Close()
+	// NewServer has started serving, but nobody knows the address before we print it.
 	server.Config.Handler = simulator.V2SHandler(server.Config.Handler)
 	if thumb == "" {
 		thumb = server.CertificateInfo().ThumbprintSHA1
