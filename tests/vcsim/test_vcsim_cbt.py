@@ -194,6 +194,29 @@ def test_writes_during_a_snapshot_leave_the_base_disk_as_it_was(
     assert len(merged) == cap
 
 
+def test_removing_the_older_snapshot_leaves_the_base_disk_at_the_newer_one(
+    vc: Vcsim, session: Session,
+) -> None:
+    """The warm-sync cycle: take S2, remove S1, read S1..S2's changes from the base disk."""
+    cap = 4 * MIB
+    moref, vm = make_vm(vc, session, Disk(capacity_bytes=cap))
+    name = session.properties(vm, "name")["name"]
+    path = f"{name}/{name}_0-flat.vmdk"
+    set_cbt(session, vm, True)
+    s1 = snapshot(session, vm, "s1")
+    since = change_id(session, s1)
+    vc.guest_write(moref, 2000, MIB, b"one")
+    s2 = snapshot(session, vm, "s2")
+    vc.guest_write(moref, 2000, 2 * MIB, b"two")  # after S2: stays out of the base disk
+    assert datastore_get(vc, session, path).content[MIB:MIB + 3] == bytes(3)  # still S1
+    remove(session, s1)
+    base = datastore_get(vc, session, path).content
+    assert base[MIB:MIB + 3] == b"one" and base[2 * MIB:2 * MIB + 3] == bytes(3)
+    assert changed_areas(session, vm, s2, 2000, since, cap)[0] == [(MIB, BLOCK)]
+    remove(session, s2)
+    assert datastore_get(vc, session, path).content[2 * MIB:2 * MIB + 3] == b"two"
+
+
 def test_a_write_never_reaches_the_file_the_scenario_linked_from(
     vc: Vcsim, session: Session, tmp_path: Path,
 ) -> None:
