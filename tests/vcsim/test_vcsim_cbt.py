@@ -29,6 +29,7 @@ from tests.vcsim.vsphere import (
     change_id,
     changed_areas,
     datastore_get,
+    disks,
     remove,
     set_cbt,
     snapshot,
@@ -243,3 +244,35 @@ def test_guest_writes_need_a_running_vm_and_stay_inside_the_disk(
         vc.guest_write(moref, 2000, MIB - 1, b"xy")
     with pytest.raises(VcsimError, match="no disk with key"):
         vc.guest_write(moref, 2999, 0, b"x")
+
+
+def test_opt_in_redo_log_names_follow_esxi() -> None:
+    """With ``delta_names`` a VM with snapshots names its running redo log, as ESXi does."""
+    with Vcsim(vms_per_pool=0, delta_names=True) as vc:
+        s = Session(resolve(vc.settings(), {}))
+        try:
+            moref, vm = make_vm(vc, s, Disk(capacity_bytes=MIB))
+            name = s.properties(vm, "name")["name"]
+            base = f"[LocalDS_0] {name}/{name}_0.vmdk"
+            set_cbt(s, vm, True)
+            s1 = snapshot(s, vm, "s1")
+            (disk,) = disks(s, vm)
+            assert disk.backing.fileName == f"[LocalDS_0] {name}/{name}_0-000001.vmdk"
+            assert disk.backing.parent.fileName == base
+            assert [d.backing.fileName for d in disks(s, s1)] == [base]
+            desc = datastore_get(vc, s, f"{name}/{name}_0-000001.vmdk").text
+            assert 'createType="seSparse"' in desc and f'parentFileNameHint="{name}_0.vmdk"' in desc
+            s2 = snapshot(s, vm, "s2")
+            (disk,) = disks(s, vm)
+            assert disk.backing.fileName.endswith("_0-000002.vmdk")
+            assert disk.backing.parent.fileName.endswith("_0-000001.vmdk")
+            assert disk.backing.parent.parent.fileName == base
+            assert vc.guest_write(moref, 2000, 0, b"x") == change_id(s, vm)  # published there
+            remove(s, s1)
+            remove(s, s2)
+            (disk,) = disks(s, vm)
+            assert disk.backing.fileName == base and disk.backing.parent is None
+            assert disk.backing.changeId == change_id(s, vm) and disk.backing.changeId
+            assert datastore_get(vc, s, f"{name}/{name}_0-000001.vmdk").status_code == 404
+        finally:
+            s.close()

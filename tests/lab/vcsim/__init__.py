@@ -165,6 +165,7 @@ class Vcsim:
         read_limit: float | None = None,
         nfc_lease_timeout_s: int = 300,
         cbt_page_areas: int = 1024,
+        delta_names: bool = False,
     ) -> None:
         if read_limit is None:  # bytes/s; 0 is no limit
             read_limit = float(os.environ.get(READ_LIMIT_ENV, "0") or 0) * (1 << 20)
@@ -172,6 +173,7 @@ class Vcsim:
             f"-read-limit={read_limit}",
             f"-nfc-lease-timeout={nfc_lease_timeout_s}",
             f"-cbt-page-areas={cbt_page_areas}",
+            f"-delta-names={'true' if delta_names else 'false'}",
             f"-vm={vms_per_pool}",
             f"-autostart={'true' if autostart else 'false'}",
             f"-host={hosts_per_cluster}",

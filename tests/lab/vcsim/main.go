@@ -244,6 +244,7 @@ func main() {
 	readLimit := flag.Float64("read-limit", 0, "bytes/s for datastore and NFC reads together (0: no limit)")
 	leaseTimeout := flag.Int("nfc-lease-timeout", 300, "seconds before an idle NFC lease expires")
 	pageAreas := flag.Int("cbt-page-areas", 1024, "changed areas per QueryChangedDiskAreas answer")
+	deltaNames := flag.Bool("delta-names", false, "name disks' redo logs as ESXi does while snapshots exist")
 	flag.Parse()
 	if *removeOnExit != "" {
 		defer os.RemoveAll(*removeOnExit)
@@ -266,6 +267,7 @@ func main() {
 	simulator.V2S.Limiter.Rate = *readLimit
 	simulator.V2S.LeaseTTL = int32(*leaseTimeout)
 	simulator.V2S.PageAreas = *pageAreas
+	simulator.V2S.DeltaNames = *deltaNames
 	var objects string
 	if *vsan != "" {
 		if _, objects, err = model.V2SAddVsan(*vsan); err != nil {

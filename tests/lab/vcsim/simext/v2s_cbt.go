@@ -149,6 +149,7 @@ func (h *v2sHooks) UpdateObject(obj mo.Reference, changes []types.PropertyChange
 				V2S.stun(vm)
 				V2S.snapshotTaken(vm, snapRef)
 				V2S.freezeSnapshotConfig(vm, snap)
+				V2S.renameOnSnapshot(vm)
 			} else if known { // a revert: also a stun/unstun cycle
 				V2S.reverted(vm, snapRef)
 				V2S.stun(vm)
@@ -178,6 +179,7 @@ func (h *v2sHooks) RemoveObject(ref types.ManagedObjectReference) {
 	if err != nil {
 		vm.logPrintf("v2s: merging the delta of %s failed: %v", ref.Value, err)
 	}
+	V2S.restoreBaseNames(vm)
 	V2S.stun(vm)
 }
 

@@ -48,6 +48,7 @@ type v2sDisk struct {
 	capacity int64
 	thin     bool
 	deltas   []*v2sDelta
+	redo     int    // redo logs made so far (their "-00000N" names)
 	ctk      string // active CBT id ("52 .. ..-.. ..") or ""
 	seq      int64
 	log      []v2sChange
@@ -62,6 +63,7 @@ type v2sState struct {
 	LeaseTTL   int32
 	Limiter    *v2sLimiter
 	Thumbprint string
+	DeltaNames bool
 }
 
 // V2S holds the lab extension's state; main sets its exported fields before serving.
@@ -144,7 +146,7 @@ func (s *v2sState) disk(vm *VirtualMachine, key int32) (*v2sDisk, error) {
 	if !ok {
 		return nil, fmt.Errorf("disk %d of vm %s has no flat file backing", key, vm.Self.Value)
 	}
-	path, err := s.v2sDataFile(b.FileName)
+	path, err := s.v2sDataFile(v2sRootBacking(b).FileName)
 	if err != nil {
 		return nil, err
 	}
