@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from tests.lab.scenario import VM, Disk, load
-from tests.lab.vcsim import Vcsim
+from tests.lab.vcsim import VSAN_DATASTORE, Vcsim
 
 
 def main() -> None:
@@ -29,6 +29,9 @@ def main() -> None:
             load(vc, [VM(p.stem, disks=(Disk(vmdk=p),)) for p in args.guest])
         print(f"vcsim: {vc.url}  (pid {vc.pid})")
         print(f"  datastore LocalDS_0: {vc.datastore_dir()}")
+        print(f"  datastore {VSAN_DATASTORE} (vSAN-like): {vc.datastore_dir(VSAN_DATASTORE)}"
+              f"  objects: {vc.vsan_objects_dir}")
+        print(f"  guest writes: POST https://{vc.host}/v2s/write?vm=<moref>&disk=<key>&offset=<n>")
         print(f"  certificate: {vc.cert_file}\n  thumbprint (SHA-1): {vc.thumbprint}")
         print(f"export GOVC_URL={vc.url} GOVC_USERNAME={vc.username} "
               f"GOVC_PASSWORD={vc.password} GOVC_TLS_CA_CERTS={vc.cert_file}")
