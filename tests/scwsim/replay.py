@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,11 @@ import requests
 
 from tests.lab.scwsim import Simulator
 
-RECORDINGS = Path(__file__).resolve().parents[3] / "shared" / "scaleway-recordings"
+# ../shared/scaleway-recordings next to the checkout, or V2S_SCW_RECORDINGS (a worktree).
+RECORDINGS = Path(
+    os.environ.get("V2S_SCW_RECORDINGS")
+    or Path(__file__).resolve().parents[3] / "shared" / "scaleway-recordings"
+)
 # Fields whose recorded values the simulator must reproduce exactly.
 EXACT = {
     "status", "state", "state_detail", "allowed_actions", "type", "volume_type", "class",

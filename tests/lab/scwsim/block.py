@@ -8,11 +8,9 @@ the body and no paging headers.
 from __future__ import annotations
 
 import contextlib
-import subprocess
-from pathlib import Path
 from typing import Any
 
-from . import importer
+from . import disks, importer
 from .errors import invalid_argument, not_found, permissions_denied, precondition_failed
 from .errors import transient_state as transient
 from .store import PUBLIC_ORG, Store, int_param, page_of
@@ -20,6 +18,25 @@ from .wire import Reply, Request, Router
 
 PREFIXES = ("/block/v1", "/block/v1alpha1")
 IOPS_TYPES = {5000: "sbs_5k", 15000: "sbs_15k"}
+GB = 1_000_000_000
+# Block API reference (CreateVolumeRequestFromEmpty.size): "Must be compliant with the
+# minimum (1 GB) and maximum (10 TB) allowed size." Whole GB: the console and Terraform
+# only offer GB steps; the simulator refuses other sizes so callers round up.
+MIN_VOLUME_SIZE = GB
+MAX_VOLUME_SIZE = 10_000 * GB
+
+
+def check_volume_size(argument: str, size: Any) -> int:
+    """400 unless ``size`` is a whole number of GB between 1 GB and 10 TB."""
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise invalid_argument(argument, "must be an integer (bytes)")
+    if not MIN_VOLUME_SIZE <= size <= MAX_VOLUME_SIZE:
+        raise invalid_argument(
+            argument, f"size must be between {MIN_VOLUME_SIZE} and {MAX_VOLUME_SIZE} bytes"
+        )
+    if size % GB:
+        raise invalid_argument(argument, f"size must be a multiple of {GB} bytes (1 GB)")
+    return size
 
 
 def _reply(req: Request, body: Any, status: int = 200) -> Reply:
@@ -149,9 +166,12 @@ def create_snapshot(store: Store, req: Request) -> Reply:
         parent,
     )  # fmt: skip
     snap["public"] = bool(req.field("public", False))
-    if vol["id"] in store.data_path:
-        store.data_path[snap["id"]] = store.data_path[vol["id"]]
     sid = snap["id"]
+    if vol["id"] in store.data_path:  # the volume's bytes at this instant
+        src = store.data_path[vol["id"]]
+        dest = store.data_dir / "snapshots" / f"{sid}.{disks.image_format(src)}"
+        if disks.copy(src, dest):
+            store.data_path[sid] = dest
 
     def finish() -> None:
         if sid in store.snapshots and store.snapshots[sid]["status"] == "creating":
@@ -244,29 +264,19 @@ def new_volume(
         "kms_key_id": None, "zone": zone,
     }  # fmt: skip
     store.volumes[vol["id"]] = vol
-    if parent_snapshot and parent_snapshot in store.data_path:
-        clone_data(store, store.data_path[parent_snapshot], vol["id"], size)
+    volumes_dir = store.data_dir / "volumes"
+    if parent_snapshot is None:  # an empty volume: zeros, written later through a host
+        store.data_path[vol["id"]] = disks.empty(volumes_dir / f"{vol['id']}.raw", size)
+    elif parent_snapshot in store.data_path:  # its own copy-on-write over the snapshot
+        dest = volumes_dir / f"{vol['id']}.qcow2"
+        if disks.clone(store.qemu_img, store.data_path[parent_snapshot], dest, size):
+            store.data_path[vol["id"]] = dest
     return vol
-
-
-def clone_data(store: Store, base: Path, volume_id: str, size: int) -> None:
-    """Give a volume its own copy-on-write qcow2 of its size over the snapshot's data."""
-    dest = store.data_dir / "volumes" / f"{volume_id}.qcow2"
-    dest.parent.mkdir(exist_ok=True, mode=0o700)
-    args = ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base), str(dest), str(size)]
-    proc = subprocess.run(
-        [store.qemu_img, *args],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    if proc.returncode == 0:
-        store.data_path[volume_id] = dest
 
 
 def volume_from_snapshot(
     store: Store, zone: str, snapshot_id: str, size: int | None, name: str, iops: int,
-    project: str, tags: list[str], status: str = "creating",
+    project: str, tags: list[str], status: str = "creating", explicit_size: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     snap = get_snapshot(store, zone, snapshot_id) if store.owner.get(snapshot_id) != PUBLIC_ORG \
         else store.snapshots[snapshot_id]  # fmt: skip
@@ -274,6 +284,8 @@ def volume_from_snapshot(
         raise transient("snapshot", snapshot_id, snap["status"])
     if size is not None and size < snap["size"]:
         raise invalid_argument("size", f"size must be at least the snapshot size ({snap['size']})")
+    if size is not None and explicit_size:
+        check_volume_size("size", size)
     return new_volume(
         store, zone, name, size or snap["size"], iops, project, tags, snapshot_id, status
     )
@@ -290,14 +302,12 @@ def create_volume(store: Store, req: Request) -> Reply:
     if bool(empty) == bool(from_snap):
         raise invalid_argument("from_empty", "exactly one of from_empty, from_snapshot is required")
     if empty:
-        size = empty.get("size")
-        if not isinstance(size, int) or size < importer.MIN_SIZE:
-            raise invalid_argument("size", f"size must be at least {importer.MIN_SIZE} bytes")
+        size = check_volume_size("from_empty.size", empty.get("size"))
         vol = new_volume(store, zone, name, size, iops, project, tags, None)
     else:
         vol = volume_from_snapshot(
-            store, zone, str(from_snap.get("snapshot_id")), from_snap.get("size"), name, iops,
-            project, tags,
+            store, zone, str(from_snap.get("snapshot_id")), from_snap.get("size") or None, name,
+            iops, project, tags, explicit_size=True,
         )  # fmt: skip
     vid = vol["id"]
 
@@ -343,13 +353,10 @@ def update_volume(store: Store, req: Request) -> Reply:
     if size is not None:
         if not isinstance(size, int) or size < vol["size"]:
             raise invalid_argument("size", "a volume can only grow")
-        vol["size"] = size
+        vol["size"] = check_volume_size("size", size)
         path = store.data_path.get(vol["id"])
         if path is not None and path.parent.name == "volumes":
-            subprocess.run(
-                [store.qemu_img, "resize", "-q", str(path), str(size)],
-                capture_output=True, timeout=60, check=False,
-            )  # fmt: skip
+            disks.grow(store.qemu_img, path, size)
     vol["updated_at"] = store.clock.block_ts()
     if iops is not None or size is not None:  # recorded status while a change applies
         set_status(store, vol, "updating")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..throttle import TokenBucket
 from .errors import invalid_argument
 
 HEAD_BYTES = 4 * 1024 * 1024
@@ -31,6 +32,7 @@ class S3Config:
     access_key: str = "lab-access-key"
     secret_key: str = "lab-secret-key"
     verify: str | bool = True
+    import_rate: float | None = None  # bytes/s of the import's download (None = unlimited)
 
 
 class ObjectStorage:
@@ -93,7 +95,16 @@ class ObjectStorage:
             f.truncate(size)
 
     def download(self, region: str, bucket: str, key: str, dest: Path) -> None:
-        self.client(region).download_file(bucket, key, str(dest))
+        """The whole object into ``dest``, paced to ``import_rate`` when one is set."""
+        if not self.config.import_rate:
+            self.client(region).download_file(bucket, key, str(dest))
+            return
+        pace = TokenBucket(self.config.import_rate)
+        body = self.client(region).get_object(Bucket=bucket, Key=key)["Body"]
+        with dest.open("wb") as f:
+            for chunk in iter(lambda: body.read(256 * 1024), b""):
+                pace.take(len(chunk))
+                f.write(chunk)
 
 
 def qemu_info(path: Path, qemu_img: str = "qemu-img") -> dict[str, Any]:

@@ -3,7 +3,9 @@
 Shapes follow instance-*.json in the recordings: creates answer 201 with a
 Location header, a new server is ``stopped``, actions answer 202 with the
 all-zero "fake task", SBS volumes inside a server are minimal objects, and
-terminate/DELETE leave SBS volumes behind (detached, ``available``).
+terminate/DELETE leave SBS volumes behind (detached, ``available``). Block volumes
+hot-plug with ``attach-volume`` / ``detach-volume`` (or a PATCH of ``volumes``), at most
+16 per server including the boot volume (Block Storage FAQ), same zone only.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ ALLOWED = {
     "stopped in place": ["poweron", "terminate", "backup"],
 }
 ZERO_TASK = "00000000-0000-0000-0000-000000000000"
+# Block Storage FAQ: "A virtual Instance can bear up to 16 volumes, including the
+# mandatory local volume"; "How to attach a Block Storage volume": "up to 15 volumes".
+MAX_SERVER_VOLUMES = 16
+HOTPLUG_STATES = ("running", "stopped", "stopped in place")
 
 
 # -- servers ----------------------------------------------------------------------
@@ -59,21 +65,27 @@ def render_server(store: Store, srv: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _attach(store: Store, vol: dict[str, Any], server_id: str) -> None:
+def _attach(
+    store: Store, vol: dict[str, Any], server_id: str, created_at: str | None = None
+) -> None:
     vol["references"] = [{
         "id": store.new_id(), "product_resource_type": "instance_server",
-        "product_resource_id": server_id, "created_at": vol["created_at"],
+        "product_resource_id": server_id, "created_at": created_at or vol["created_at"],
         "type": "exclusive", "status": "attached",
     }]  # fmt: skip
     block.set_status(store, vol, "in_use")
 
 
+def _detach(store: Store, vid: str) -> None:
+    vol = store.volumes.get(vid)
+    if vol is not None:
+        now = store.clock.block_ts()
+        vol.update(references=[], status="available", updated_at=now, last_detached_at=now)
+
+
 def _detach_all(store: Store, srv: dict[str, Any]) -> None:
-    now = store.clock.block_ts()
     for vid in srv["volumes"].values():
-        vol = store.volumes.get(vid)
-        if vol is not None:
-            vol.update(references=[], status="available", updated_at=now, last_detached_at=now)
+        _detach(store, vid)
     for nic_id in srv["private_nics"]:
         nic = store.nics.pop(nic_id, None)
         if nic is not None:
@@ -93,6 +105,7 @@ def _server_volumes(
             templates.setdefault(k, {"base_snapshot": extra["id"]})
     if "0" not in templates:
         raise invalid_argument("volumes", "an image or a root volume is required")
+    _check_count(len(templates))
     for key, tpl in templates.items():
         if not key.isdigit() or not isinstance(tpl, dict):
             raise invalid_argument(f"volumes.{key}", 'volume keys are indexes ("0", "1"...)')
@@ -178,6 +191,7 @@ def create_server(store: Store, req: Request) -> Reply:
         "dns": f"{sid}.pub.instances.scw.cloud", "admin_password_encryption_ssh_key_id": None,
     }  # fmt: skip
     store.servers[sid] = srv
+    store.volumes_changed(sid)
     return Reply(201, {"server": render_server(store, srv)}, location(req, "servers", sid))
 
 
@@ -216,6 +230,8 @@ def update_server(store: Store, req: Request) -> Reply:
         raise invalid_argument("placement_group", "not a valid value")
     if pg is not None:
         raise not_found("instance", "instance_placement_group", str(pg))
+    if req.field("volumes") is not None:
+        _replace_volumes(store, srv, req.field("volumes"))
     for name in ("name", "protected", "dynamic_ip_required", "boot_type"):
         if req.field(name) is not None:
             srv[name] = req.field(name)
@@ -231,6 +247,7 @@ def delete_server(store: Store, req: Request) -> Reply:
         raise invalid_request("server should be stopped")
     _detach_all(store, srv)
     del store.servers[srv["id"]]
+    store.volumes_changed(srv["id"])
     return Reply(204)
 
 
@@ -259,12 +276,118 @@ def _after(store: Store, srv: dict[str, Any], seconds: float, expect: tuple[str,
         if then is None:
             _detach_all(store, cur)
             del store.servers[sid]
+            store.volumes_changed(sid)
             return
         _set_state(store, cur, *then)
         if then[0] == "running" and store.on_running is not None:
             store.on_running(sid)
 
     store.later(seconds, fire)
+
+
+# -- Block volumes on a server (hot-plug) ------------------------------------------
+def _check_count(count: int) -> None:
+    if count > MAX_SERVER_VOLUMES:
+        raise invalid_request(
+            f"an Instance can have at most {MAX_SERVER_VOLUMES} volumes, boot volume included"
+        )
+
+
+def _check_hotplug(srv: dict[str, Any]) -> None:
+    """Volumes change only on a running or stopped server (400 while it changes state)."""
+    if srv["state"] not in HOTPLUG_STATES:
+        raise invalid_request("server is being stopped or rebooted")
+
+
+def _attachable(
+    store: Store, zone: str, volume_id: Any, server_id: str, arg: str
+) -> dict[str, Any]:
+    """The Block volume of the server's zone, free to attach (404 from another zone)."""
+    if not isinstance(volume_id, str) or not UUID.match(volume_id):
+        raise invalid_argument(arg, "not a valid value")
+    vol = store.volumes.get(volume_id)
+    if vol is None or vol["zone"] != zone:  # a zoned API sees only its zone's volumes
+        raise not_found("instance", "instance_volume", volume_id)
+    if vol["status"] in ("creating", "updating"):
+        raise transient_state("volume", volume_id, vol["status"])
+    holder = next((r["product_resource_id"] for r in vol["references"]
+                   if r["product_resource_type"] == "instance_server"), None)  # fmt: skip
+    if holder is not None and holder != server_id:
+        raise invalid_argument(arg, f"volume {volume_id} is attached to server {holder}")
+    return vol
+
+
+def _volume_type(value: Any, arg: str) -> None:
+    if value not in (None, "sbs_volume"):
+        raise invalid_argument(arg, f"{value} is not simulated: use sbs_volume")
+
+
+def attach_volume(store: Store, req: Request) -> Reply:
+    """``POST servers/{id}/attach-volume``: plug a Block volume in at the next free index."""
+    zone = req.params["zone"]
+    srv = get_server(store, zone, req.params["id"])
+    _volume_type(req.field("volume_type"), "volume_type")
+    vol = _attachable(store, zone, req.field("volume_id"), srv["id"], "volume_id")
+    if vol["id"] in srv["volumes"].values():
+        raise invalid_argument("volume_id", f"volume {vol['id']} is already attached")
+    _check_hotplug(srv)
+    _check_count(len(srv["volumes"]) + 1)
+    key = next(str(i) for i in range(MAX_SERVER_VOLUMES + 1) if str(i) not in srv["volumes"])
+    srv["volumes"][key] = vol["id"]
+    _attach(store, vol, srv["id"], store.clock.block_ts())
+    srv["modification_date"] = store.clock.instance_ts()
+    store.volumes_changed(srv["id"])
+    return Reply(200, {"server": render_server(store, srv)})
+
+
+def detach_volume(store: Store, req: Request) -> Reply:
+    """``POST servers/{id}/detach-volume``: unplug it; the volume becomes ``available``."""
+    zone = req.params["zone"]
+    srv = get_server(store, zone, req.params["id"])
+    volume_id = req.field("volume_id")
+    key = next((k for k, v in srv["volumes"].items() if v == volume_id), None)
+    if key is None:
+        if not isinstance(volume_id, str) or volume_id not in store.volumes:
+            raise not_found("instance", "instance_volume", str(volume_id))
+        raise invalid_argument("volume_id", f"volume {volume_id} is not attached to this server")
+    _check_hotplug(srv)
+    if key == "0" and srv["state"] != "stopped":
+        raise invalid_request("the boot volume can only be detached from a stopped server")
+    del srv["volumes"][key]
+    _detach(store, str(volume_id))
+    srv["modification_date"] = store.clock.instance_ts()
+    store.volumes_changed(srv["id"])
+    return Reply(200, {"server": render_server(store, srv)})
+
+
+def _replace_volumes(store: Store, srv: dict[str, Any], wanted: dict[str, Any]) -> None:
+    """PATCH ``volumes`` (the docs' way to hot-plug): the map becomes exactly ``wanted``."""
+    new: dict[str, str] = {}
+    for key, tpl in wanted.items():
+        vid = tpl.get("id") if isinstance(tpl, dict) else tpl
+        if not key.isdigit():
+            raise invalid_argument(f"volumes.{key}", 'volume keys are indexes ("0", "1"...)')
+        if isinstance(tpl, dict):
+            _volume_type(tpl.get("volume_type"), f"volumes.{key}.volume_type")
+        new[key] = _attachable(store, srv["zone"], vid, srv["id"], f"volumes.{key}.id")["id"]
+    if new == srv["volumes"]:
+        return
+    _check_hotplug(srv)
+    _check_count(len(new))
+    if "0" not in new or (new["0"] != srv["volumes"].get("0") and srv["state"] != "stopped"):
+        raise invalid_request("the boot volume can only be changed on a stopped server")
+    now = store.clock.block_ts()
+    for vid in set(srv["volumes"].values()) - set(new.values()):
+        _detach(store, vid)
+    for vid in set(new.values()) - set(srv["volumes"].values()):
+        _attach(store, store.volumes[vid], srv["id"], now)
+    srv["volumes"] = new
+    store.volumes_changed(srv["id"])
+
+
+def mark_running(store: Store, srv: dict[str, Any]) -> None:
+    """Put a server in ``running`` at once (the lab's migration hosts are already up)."""
+    _set_state(store, srv, "running", "booting kernel")
 
 
 def server_action(store: Store, req: Request) -> Reply:
@@ -309,3 +432,5 @@ def register(router: Router) -> None:
     router.add("PATCH", P + "/servers/<id>", update_server, "instance")
     router.add("DELETE", P + "/servers/<id>", delete_server, "instance")
     router.add("POST", P + "/servers/<id>/action", server_action, "instance")
+    router.add("POST", P + "/servers/<id>/attach-volume", attach_volume, "instance")
+    router.add("POST", P + "/servers/<id>/detach-volume", detach_volume, "instance")

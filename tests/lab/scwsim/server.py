@@ -3,7 +3,8 @@
 A ``ThreadingHTTPServer`` on 127.0.0.1 (free port) routes Block and Instance
 calls to their handlers under the store lock, after fault injection and
 ``X-Auth-Token`` checks. ``Simulator`` also owns the clock ticker, import
-workers, the boot hook threads and a 0700 data directory removed at stop.
+workers, the boot hook threads, the migration hosts' metadata services and a 0700
+data directory (volume data, hosts' device directories) removed at stop.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import block, images, instance, ipam, ips, network
 from .errors import ApiError, denied_authentication, invalid_request, rate_limited
 from .faults import Faults
+from .hosts import Host, Hosts
 from .importer import ObjectStorage, S3Config
 from .store import Account, BootInfo, Clock, Store, Timings
 from .wire import Reply, Request, Router
@@ -214,12 +216,13 @@ class Simulator:
         quotas: dict[str, int] | None = None,
         qemu_img: str = "qemu-img",
         worker_timeout: float = 900.0,
+        import_rate: float | None = None,
     ) -> None:
         endpoints = dict(s3_endpoints or {})
         if s3_endpoint:
             for region in ("fr-par", "nl-ams", "pl-waw", "it-mil"):
                 endpoints.setdefault(region, s3_endpoint)
-        self.s3 = S3Config(endpoints, s3_access_key, s3_secret_key, s3_verify)
+        self.s3 = S3Config(endpoints, s3_access_key, s3_secret_key, s3_verify, import_rate)
         self.clock = Clock(speed)
         self.timings = timings or Timings()
         self.account = account or Account()
@@ -236,6 +239,7 @@ class Simulator:
         self.boot_results: dict[str, Any] = {}
         self.data_dir: Path | None = None
         self._store: Store | None = None
+        self._hosts: Hosts | None = None
         self._httpd: _HTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._workers: list[threading.Thread] = []
@@ -268,6 +272,8 @@ class Simulator:
             store.on_running = self._on_running
             images.seed_marketplace(store)
             self._store = store
+            self._hosts = Hosts(store, self.data_dir / "hosts")
+            store.on_volumes = self._hosts.sync
             self._httpd = _HTTPServer((self.host, self.port))
             self._httpd.sim = self
             self.port = int(self._httpd.server_address[1])
@@ -290,6 +296,8 @@ class Simulator:
             self._httpd.close_connections()
             self._httpd.server_close()
             self._httpd = None
+        if self._hosts is not None:
+            self._hosts.close()
         for t in self._threads:
             t.join(timeout=10)
         self.wait_workers(self.worker_timeout)
@@ -341,10 +349,11 @@ class Simulator:
                 t.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def boot_info(self, server_id: str) -> BootInfo:
-        """The server's volumes as local qcow2 paths (None when a volume has no data)."""
+        """The server's volumes as local files, in index order (None: a volume without data)."""
         with self.store.lock:
             srv = self.store.servers[server_id]
-            paths = {k: self.store.data_path.get(v) for k, v in srv["volumes"].items()}
+            keys = sorted(srv["volumes"], key=int)
+            paths = {k: self.store.data_path.get(srv["volumes"][k]) for k in keys}
             root = srv["volumes"].get("0")
             return BootInfo(
                 server_id, srv["name"], srv["zone"], srv["commercial_type"], root,
@@ -354,9 +363,36 @@ class Simulator:
     def root_volume_path(self, server_id: str) -> Path | None:
         return self.boot_info(server_id).root_volume_path
 
+    # -- migration hosts --------------------------------------------------------
+    @property
+    def hosts(self) -> Hosts:
+        if self._hosts is None:
+            raise RuntimeError("the simulator is not started")
+        return self._hosts
+
+    def add_host(self, server_id: str) -> Host:
+        """Mark an existing server as a migration host (metadata service, device dir)."""
+        return self.hosts.add(server_id)
+
+    def create_host(
+        self, name: str = "v2s-host", zone: str = "fr-par-1", commercial_type: str = "PRO2-S",
+        root_size: int = 10 * block.GB,
+    ) -> Host:  # fmt: skip
+        """A running server on an empty Block root volume, marked as a host (no boot hook)."""
+        body = {
+            "name": name, "commercial_type": commercial_type, "dynamic_ip_required": False,
+            "volumes": {"0": {"volume_type": "sbs_volume", "size": root_size}},
+            "tags": ["v2s-lab-host"],
+        }  # fmt: skip
+        req = Request("POST", f"/instance/v1/zones/{zone}/servers", {"zone": zone}, {}, body)
+        with self.store.lock:
+            srv = instance.create_server(self.store, req).body["server"]
+            instance.mark_running(self.store, self.store.servers[srv["id"]])
+        return self.add_host(srv["id"])
+
     def _on_running(self, server_id: str) -> None:
         hook = self.boot_hook
-        if hook is None:
+        if hook is None or self.hosts.get(server_id) is not None:  # a host is already up
             return
         info = self.boot_info(server_id)
 

@@ -132,6 +132,7 @@ class Store:
         self.availability: dict[str, str] = {}
         self.quotas: dict[str, int] = {}  # instances, images, snapshots, volumes -> maximum
         self.on_running: Callable[[str], None] | None = None
+        self.on_volumes: Callable[[str], None] | None = None  # a server's volumes changed
         # Set by the Simulator: S3 access for imports, a worker-thread launcher.
         self.objects: Any = None
         self.spawn: Callable[[Callable[[], None]], None] = lambda fn: fn()
@@ -153,6 +154,11 @@ class Store:
             while self._timers and self._timers[0][0] <= self.clock.now():
                 _, _, fn = heapq.heappop(self._timers)
                 fn()
+
+    def volumes_changed(self, server_id: str) -> None:
+        """Tell the migration hosts (device paths) that a server's volume map changed."""
+        if self.on_volumes is not None:
+            self.on_volumes(server_id)
 
     def pending_timers(self) -> int:
         with self.lock:
