@@ -1,8 +1,9 @@
 """The lab's post-migration check: simulator servers booted for real under qemu.
 
 The Scaleway simulator calls :meth:`GuestBoots.hook` when a server reaches ``running``;
-the hook boots the server's root volume the way Scaleway would (q35, OVMF, virtio-scsi,
-virtio-net; ``v2s_qemu.bootcheck.qemu_argv``) with each guest port forwarded to a
+the hook boots the server from its root volume with every volume attached in index order,
+the way Scaleway would (q35, OVMF, virtio-scsi LUNs 0, 1, ..., virtio-net;
+``v2s_qemu.bootcheck.qemu_argv``) with each guest port forwarded to a
 private loopback port. A public relay port per (server, guest port) only starts
 listening once the guest itself answers there (sshd's banner), so the Scaleway
 provider's ``verify_tcp`` sees "connection refused" until the migrated guest is up.
@@ -49,6 +50,7 @@ class BootRecord:
     seconds: float = 0.0
     marker: str = ""  # the guest's console line: root device, IPv4, tools
     ports: dict[int, int] = field(default_factory=dict)  # guest port -> relay port (listening)
+    disks: list[str] = field(default_factory=list)  # the volumes' files, LUN 0, 1, ...
     console_tail: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -224,8 +226,14 @@ class GuestBoots:
         if info.root_volume_path is None:
             rec.state, rec.reason = "failed", "the server's root volume holds no data"
             return rec
+        ordered = sorted(info.volume_paths.items(), key=lambda kv: int(kv[0]))
+        missing = [k for k, p in ordered if p is None]
+        if missing:
+            rec.state, rec.reason = "failed", f"volumes {missing} of the server hold no data"
+            return rec
+        rec.disks = [str(p) for _, p in ordered]
         try:
-            self._boot(info.server_id, Path(info.root_volume_path), rec)
+            self._boot(info.server_id, [Path(p) for p in rec.disks], rec)
         except Exception as exc:  # a broken lab must show, not hang the demo
             rec.state, rec.reason = "failed", f"{type(exc).__name__}: {exc}"
             self.stop_server(info.server_id, rec.reason)
@@ -280,13 +288,13 @@ class GuestBoots:
                 if not running:
                     self.stop_server(sid)
 
-    def _boot(self, server_id: str, disk: Path, rec: BootRecord) -> None:
+    def _boot(self, server_id: str, disks: list[Path], rec: BootRecord) -> None:
         run_dir = self.work_dir / server_id
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "console.log").touch()
         forwards = {g: _free_port() for g in self.ports}
         relays = {g: self.relay(server_id, g) for g in self.ports}
-        argv = qemu_argv([disk], "scaleway", "efi", run_dir, accelerator(), forwards,
+        argv = qemu_argv(disks, "scaleway", "efi", run_dir, accelerator(), forwards,
                          self.memory_mb)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": str(run_dir)}
         reply: queue.Queue[Any] = queue.Queue()

@@ -4,10 +4,14 @@
 on free loopback ports, loads the lab guest's VMDK as the VM ``web-server-01``
 (VMware-style: BIOS, a vmxnet3 NIC on "VM Network", guest ``debian12_64Guest``) and
 boots simulator servers under qemu (:mod:`tests.lab.boots`) so ``verify: {tcp: [22]}``
-runs against the migrated guest. ``lab.write_config()`` writes a ``v2s.yaml`` pointing
-at all of it; ``lab.env`` is the environment ``v2s`` needs (credentials stay there, not
-in the file). Leaving the block (normally, on error or Ctrl-C) stops every process and
-removes every temporary directory.
+runs against the migrated guest. A simulator server ``v2s-lab-host`` stands for the machine
+``v2s`` runs on (a migration host: metadata service and device directory, ``lab.host``;
+``lab.add_host()`` makes more). ``link_rate`` (bytes/s, off by default) models a real
+link for S3 uploads, snapshot imports, device-path writes (and vcsim reads, unless
+``vcsim_read_mibps`` says otherwise). ``lab.write_config()``
+writes a ``v2s.yaml`` pointing at all of it; ``lab.env`` is the environment ``v2s``
+needs (credentials stay there, not in the file). Leaving the block (normally, on error
+or Ctrl-C) stops every process and removes every temporary directory.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import yaml
 from tests.lab.boots import GuestBoots
 from tests.lab.s3 import ACCESS_KEY, SECRET_KEY, MotoS3Server
 from tests.lab.scwsim import Simulator
+from tests.lab.scwsim.hosts import Host
 from tests.lab.vcsim import Vcsim
 
 VM_NAME = "web-server-01"
@@ -40,6 +45,8 @@ SERVER_TYPE = "DEV1-S"
 GUEST_VARIANT = "bios"
 _SIM_KINDS = ("snapshots", "images", "servers", "volumes", "ips")
 _DISK_SUFFIXES = {".qcow2", ".raw", ".vmdk", ".img", ".flat"}  # disk data in the work dir
+HOST_NAME = "v2s-lab-host"
+DEVICE_RATE_ENV = "V2S_SCW_DEVICE_WRITE_RATE"  # bytes/s a lab writer paces device writes to
 
 
 class Lab:
@@ -55,6 +62,7 @@ class Lab:
         sim_speed: float = 5.0,
         load_guest: bool = True,
         vcsim_read_mibps: float | None = None,
+        link_rate: float | None = None,
     ) -> None:
         self._root_arg = root
         self.variant = variant
@@ -62,8 +70,10 @@ class Lab:
         self.boot_ports = boot_ports
         self.sim_speed = sim_speed
         self.load_guest = load_guest
-        # None: V2S_LAB_VCSIM_READ_MIBPS from the environment, else no limit
-        self.vcsim_read_limit = None if vcsim_read_mibps is None else vcsim_read_mibps * (1 << 20)
+        self.link_rate = link_rate
+        # None: link_rate, else V2S_LAB_VCSIM_READ_MIBPS from the environment, else no limit
+        self.vcsim_read_limit = (link_rate if vcsim_read_mibps is None
+                                 else vcsim_read_mibps * (1 << 20))
         self.root: Path = Path()
         self.guest: Any = None
         self.vm_moref = ""
@@ -75,6 +85,7 @@ class Lab:
         self.s3: MotoS3Server
         self.sim: Simulator
         self.boots: GuestBoots
+        self.host: Host
 
     # -- life cycle ---------------------------------------------------------------
     def start(self) -> Lab:
@@ -98,16 +109,17 @@ class Lab:
                 self.timings["guest"] = time.monotonic() - t0
             t1 = time.monotonic()
             self.vc = stack.enter_context(Vcsim(read_limit=self.vcsim_read_limit))
-            self.s3 = stack.enter_context(MotoS3Server())
+            self.s3 = stack.enter_context(MotoS3Server(upload_rate=self.link_rate))
             self.boots = GuestBoots(self.root / "boots", ports=self.boot_ports,
                                     is_running=self._server_running)
             stack.callback(self.boots.close)  # after the simulator: its hooks end first
             self.sim = stack.enter_context(Simulator(
                 s3_endpoint=self.s3.endpoint_url, s3_access_key=ACCESS_KEY,
                 s3_secret_key=SECRET_KEY, speed=self.sim_speed, boot_hook=self.boots.hook,
-                worker_timeout=30.0))  # fmt: skip
+                worker_timeout=30.0, import_rate=self.link_rate))  # fmt: skip
             self.boots.start()
-            self._baseline = self._sim_ids()  # what the simulator seeds (marketplace images)
+            self.host = self.sim.create_host(HOST_NAME)
+            self._baseline = self._sim_ids()  # marketplace images, the migration host
             if self.sim.data_dir is not None:
                 janitor.watch(self.sim.data_dir)
             self.timings["services"] = time.monotonic() - t1
@@ -153,6 +165,12 @@ class Lab:
         """Bytes the running source VM's guest writes to its disk; the new change id."""
         return self.vc.guest_write(self.vm_moref, disk_key, offset, data)
 
+    def add_host(self, name: str) -> Host:
+        """Another migration host (e.g. one per Dask worker); ``host.env`` is its env."""
+        host = self.sim.create_host(name)
+        self._baseline = {k: v | self._sim_ids()[k] for k, v in self._baseline.items()}
+        return host
+
     def _server_running(self, server_id: str) -> bool:
         with self.sim.store.lock:
             srv = self.sim.store.servers.get(server_id)
@@ -161,13 +179,18 @@ class Lab:
     # -- what v2s needs -----------------------------------------------------------
     @property
     def env(self) -> dict[str, str]:
-        """Variables for a ``v2s`` process: Scaleway credentials and the vCenter password."""
-        return {
+        """Variables for a ``v2s`` process: Scaleway credentials, the vCenter password, and
+        the migration host it runs on (``V2S_SCW_METADATA_URL``, ``V2S_SCW_DEVICE_DIR``)."""
+        env = {
             **self.sim.env,
+            **self.host.env,
             "SCW_CONFIG_PATH": str(self.root / "no-scw-config.yaml"),
             "VSPHERE_PASSWORD": self.vc.password,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
+        if self.link_rate:
+            env[DEVICE_RATE_ENV] = str(int(self.link_rate))
+        return env
 
     def config(self, *, migration: str = MIGRATION, verify_boot: bool = False,
                tcp: tuple[int, ...] = (22,), server_type: str = SERVER_TYPE) -> dict[str, Any]:
@@ -228,6 +251,9 @@ class Lab:
             "scaleway_api": self.sim.url,
             "boots": self.boots.url,
             "simulator_dir": str(self.sim.data_dir),
+            "migration_hosts": [
+                {"server_id": h.server_id, **h.env} for h in self.sim.hosts.all()
+            ],
             "vm": self.vm_name,
             "guest": str(self.guest.directory) if self.guest is not None else None,
             "processes": self.pids(),

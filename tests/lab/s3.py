@@ -5,7 +5,9 @@ port, with a stdin lifeline: it exits when its parent dies, even by SIGKILL. Wit
 ``tls=True`` it serves HTTPS with a self-signed certificate made for 127.0.0.1
 (``ca_bundle`` is the file clients verify against); botocore only sends
 aws-chunked trailing checksums over HTTPS, so that path needs a TLS server.
-Stopping kills the process group and removes the temporary directory.
+Stopping kills the process group and removes the temporary directory. With
+``upload_rate`` (bytes/s; off by default) clients reach it through a
+:class:`tests.lab.throttle.ThrottledRelay` that paces what they send, like an uplink.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from tests.lab.throttle import ThrottledRelay
 
 START_TIMEOUT = 10.0  # seconds; the issue asks for a start in under 10 s
 ACCESS_KEY = "lab-access-key"
@@ -116,9 +120,13 @@ def make_self_signed(directory: Path) -> tuple[Path, Path]:
 class MotoS3Server:
     """A moto S3 server on loopback; use as a context manager or call start()/stop()."""
 
-    def __init__(self, *, tls: bool = False, region: str = REGION) -> None:
+    def __init__(
+        self, *, tls: bool = False, region: str = REGION, upload_rate: float | None = None
+    ) -> None:
         self.tls = tls
         self.region = region
+        self.upload_rate = upload_rate
+        self.relay: ThrottledRelay | None = None
         self.port = 0
         self.ca_bundle: Path | None = None
         self.tmpdir: Path | None = None
@@ -126,7 +134,8 @@ class MotoS3Server:
 
     @property
     def endpoint_url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        port = self.relay.port if self.relay is not None else self.port
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
 
     @property
     def verify(self) -> str | bool:
@@ -159,6 +168,8 @@ class MotoS3Server:
             for _attempt in range(3):  # the free port may be taken between probe and bind
                 self.port = free_port()
                 if self._launch([*args, "-p", str(self.port)]):
+                    if self.upload_rate:
+                        self.relay = ThrottledRelay(self.port, upload_rate=self.upload_rate)
                     return self
             raise RuntimeError(f"moto server did not start: {self._log_tail()}")
         except BaseException:
@@ -280,6 +291,9 @@ class MotoS3Server:
 
     def stop(self) -> None:
         """Stop the server and remove its temporary directory (idempotent)."""
+        relay, self.relay = self.relay, None
+        if relay is not None:
+            relay.close()
         self._kill()
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
