@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 CHUNK = 256 * 1024
@@ -23,25 +24,29 @@ CHUNK = 256 * 1024
 class TokenBucket:
     """``take(n)`` blocks until ``n`` bytes fit the rate (thread-safe)."""
 
-    def __init__(self, rate: float, burst: float | None = None) -> None:
+    def __init__(
+        self, rate: float, burst: float | None = None, *,
+        clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+    ) -> None:  # fmt: skip
         if rate <= 0:
             raise ValueError(f"a rate is a positive number of bytes per second, got {rate}")
         self.rate = float(rate)
         self.burst = burst if burst is not None else max(self.rate / 10, CHUNK)
+        self._clock, self._sleep = clock, sleep
         self._tokens = self.burst
-        self._last = time.monotonic()
+        self._last = clock()
         self._lock = threading.Lock()
 
     def take(self, n: int) -> None:
         with self._lock:  # one waiter at a time: the rate is shared, not per caller
             while True:
-                now = time.monotonic()
+                now = self._clock()
                 self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
                 self._last = now
                 if self._tokens >= min(n, self.burst):
                     self._tokens -= n  # may go negative: a large take pays later
                     return
-                time.sleep((min(n, self.burst) - self._tokens) / self.rate)
+                self._sleep((min(n, self.burst) - self._tokens) / self.rate)
 
 
 def paced(bucket: TokenBucket | None, n: int) -> None:
