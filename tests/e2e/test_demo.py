@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.lab import pid_alive
 from tests.lab.demo import run_demo
@@ -64,9 +65,17 @@ def test_lab_teardown_after_an_error_leaves_nothing() -> None:
 
 _KILLED_LAB = """
 import json, time
+from scaleway.block.v1 import BlockV1API, CreateVolumeRequestFromEmpty
+from scaleway.instance.v1 import InstanceV1API
 from tests.lab.lab import Lab
 lab = Lab(load_guest=False).start()
-print(json.dumps(lab.describe()), flush=True)
+worker = lab.add_host("worker-2")
+vol = BlockV1API(lab.sim.client()).create_volume(
+    from_empty=CreateVolumeRequestFromEmpty(size=10**9))
+lab.sim.advance(1)
+InstanceV1API(lab.sim.client()).attach_server_volume(
+    server_id=worker.server_id, volume_id=vol.id, volume_type="sbs_volume")
+print(json.dumps({**lab.describe(), "device": str(worker.device_path(vol.id))}), flush=True)
 time.sleep(600)
 """
 
@@ -85,6 +94,10 @@ def test_a_killed_lab_leaves_no_process_or_directory() -> None:
     pids = [p for ps in info["processes"].values() for p in ps]
     dirs = [Path(info["root"]), Path(info["simulator_dir"])]
     assert all(d.exists() for d in dirs) and len(pids) >= 3
+    hosts = info["migration_hosts"]  # the lab's host and a worker's, each with a device
+    assert len(hosts) == 2 and Path(info["device"]).exists()
+    assert all(requests.get(h["V2S_SCW_METADATA_URL"] + "/conf?format=json", timeout=5).ok
+               for h in hosts)
     proc.send_signal(signal.SIGKILL)  # no Python cleanup runs in the lab process
     proc.wait()
     deadline = time.monotonic() + 20
@@ -93,3 +106,7 @@ def test_a_killed_lab_leaves_no_process_or_directory() -> None:
         time.sleep(0.2)
     assert [p for p in pids if pid_alive(p)] == []
     assert [d for d in dirs if d.exists()] == []
+    assert not Path(info["device"]).exists()
+    for h in hosts:  # the metadata services died with the lab
+        with pytest.raises(requests.ConnectionError):
+            requests.get(h["V2S_SCW_METADATA_URL"] + "/conf?format=json", timeout=5)
