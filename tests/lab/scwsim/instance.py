@@ -114,10 +114,8 @@ def _server_volumes(
             raise invalid_argument(
                 f"volumes.{key}.volume_type", f"{vtype} is not simulated: use sbs_volume"
             )
-        if tpl.get("id"):
-            vol = block.get_volume(store, zone, tpl["id"])
-            if vol["status"] != "available":
-                raise invalid_argument(f"volumes.{key}.id", f"volume is {vol['status']}")
+        if tpl.get("id"):  # an existing volume: of this zone, attached nowhere
+            _attachable(store, zone, tpl["id"], "", f"volumes.{key}.id")
     store.check_quota("volumes", sum(1 for t in templates.values() if not t.get("id")))
     made: dict[str, dict[str, Any]] = {}
     for key in sorted(templates, key=int):
