@@ -6,7 +6,8 @@ docs/lab-scaleway-simulator.md.
 
 from .errors import ApiError
 from .faults import Faults
+from .hosts import Host
 from .server import Simulator
 from .store import Account, BootInfo, Clock, Timings
 
-__all__ = ["Account", "ApiError", "BootInfo", "Clock", "Faults", "Simulator", "Timings"]
+__all__ = ["Account", "ApiError", "BootInfo", "Clock", "Faults", "Host", "Simulator", "Timings"]

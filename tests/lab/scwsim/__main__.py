@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--s3-ca-bundle", help="CA bundle to verify a TLS S3 endpoint")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    parser.add_argument("--import-rate", type=float, help="bytes/s of snapshot import downloads")
+    parser.add_argument(
+        "--migration-host", action="append", default=[], metavar="NAME",
+        help="create a running migration host server (repeatable); prints its V2S_SCW_* env",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     endpoints = {}
     for item in args.s3_region_endpoint:
@@ -30,12 +35,17 @@ def main(argv: list[str] | None = None) -> int:
         endpoints[region] = url
     sim = Simulator(
         s3_endpoint=args.s3_endpoint, s3_endpoints=endpoints, s3_verify=args.s3_ca_bundle or True,
-        speed=args.speed, host=args.host, port=args.port,
+        speed=args.speed, host=args.host, port=args.port, import_rate=args.import_rate,
     )  # fmt: skip
     with sim:
         print(f"Scaleway API simulator: {sim.url}", flush=True)
         for k, v in sim.env.items():
             print(f"export {k}={v}", flush=True)
+        for name in args.migration_host:
+            host = sim.create_host(name)
+            print(f"# migration host {name} (server {host.server_id}):", flush=True)
+            for k, v in host.env.items():
+                print(f"export {k}={v}", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         with contextlib.suppress(KeyboardInterrupt, SystemExit):
             signal.pause()
