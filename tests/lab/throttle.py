@@ -1,7 +1,7 @@
 """Link limits for the lab: a token bucket, a rate-limited TCP relay, a paced writer.
 
 Off by default everywhere. ``TokenBucket(rate)`` paces byte counts to ``rate`` bytes
-per second (bursts up to a tenth of a second's worth). ``ThrottledRelay`` sits in front
+per second (bursts up to 10 ms worth, at least 256 KiB). ``ThrottledRelay`` sits in front
 of a loopback server (moto) and paces what clients send through it (uploads), optionally
 what they receive. ``paced_copy`` writes a file through a path at a given rate (what the
 lab's device paths use, since a regular file cannot slow its writer down by itself).
@@ -31,7 +31,7 @@ class TokenBucket:
         if rate <= 0:
             raise ValueError(f"a rate is a positive number of bytes per second, got {rate}")
         self.rate = float(rate)
-        self.burst = burst if burst is not None else max(self.rate / 10, CHUNK)
+        self.burst = burst if burst is not None else max(self.rate / 100, CHUNK)
         self._clock, self._sleep = clock, sleep
         self._tokens = self.burst
         self._last = clock()
