@@ -58,6 +58,11 @@ def test_lab_teardown_after_an_error_leaves_nothing() -> None:
         root = lab.root
         pids = [p for ps in lab.pids().values() for p in ps]
         assert pids
+        # the migration host is part of the lab, not something v2s left behind
+        assert lab.leftovers() == []
+        meta = requests.get(lab.env["V2S_SCW_METADATA_URL"] + "/conf?format=json", timeout=5)
+        assert meta.json()["name"] == "v2s-lab-host"
+        assert Path(lab.env["V2S_SCW_DEVICE_DIR"]).is_dir()
         raise RuntimeError("boom")
     assert root is not None and not root.exists()
     assert [p for p in pids if pid_alive(p)] == []
