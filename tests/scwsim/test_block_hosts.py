@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from scaleway import ScalewayException
 from scaleway.block.v1 import (
     BlockV1API,
@@ -245,6 +246,13 @@ def test_several_hosts_each_see_their_own_devices(sim: Simulator) -> None:
     assert a.device_path(vid).exists() and not b.device_path(vid).exists()
     assert _metadata(a)["id"] == a.server_id and _metadata(b)["id"] == b.server_id
     assert sim.hosts.all() == [a, b]
+    auth = {"X-Auth-Token": sim.account.secret_key}
+    made = requests.post(sim.url + "/_sim/hosts", json={"name": "worker-c"}, headers=auth,
+                         timeout=5).json()  # fmt: skip
+    c = sim.hosts.get(made["server_id"])
+    assert c is not None and made["env"] == c.env and _metadata(c)["name"] == "worker-c"
+    listed = requests.get(sim.url + "/_sim/hosts", headers=auth, timeout=5).json()["hosts"]
+    assert [h["server_id"] for h in listed] == [a.server_id, b.server_id, c.server_id]
 
 
 def test_terminating_a_host_removes_its_devices(manual_sim: Simulator) -> None:

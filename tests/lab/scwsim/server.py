@@ -434,6 +434,7 @@ class Simulator:
 
     def admin(self, method: str, path: str, body: Any) -> Reply:
         """``/_sim/faults`` (POST set, DELETE clear), ``/_sim/clock`` (POST advance/speed),
+        ``/_sim/hosts`` (POST: a new migration host or mark ``server_id``; GET: all),
         ``/_sim/servers/<id>`` (GET: local paths of its volumes, boot hook result)."""
         if path == "/_sim/faults" and method == "POST":
             try:
@@ -450,6 +451,19 @@ class Simulator:
                 self.clock.set_speed(float(body["speed"]))
             self.advance(float(body.get("advance", 0)))
             return Reply(200, {"now": self.clock.instance_ts()})
+        if path == "/_sim/hosts" and method == "POST":  # a new host, or mark a server
+            body = body or {}
+            if body.get("server_id"):
+                if body["server_id"] not in self.store.servers:
+                    raise ApiError(404, {"type": "not_found", "message": "unknown server"})
+                host = self.add_host(str(body["server_id"]))
+            else:
+                host = self.create_host(str(body.get("name") or "v2s-host"),
+                                        str(body.get("zone") or "fr-par-1"))  # fmt: skip
+            return Reply(200, {"server_id": host.server_id, "env": host.env})
+        if path == "/_sim/hosts" and method == "GET":
+            hosts = [{"server_id": h.server_id, "env": h.env} for h in self.hosts.all()]
+            return Reply(200, {"hosts": hosts})
         if path.startswith("/_sim/servers/") and method == "GET":
             server_id = path.rsplit("/", 1)[1]
             with self.store.lock:
