@@ -168,7 +168,8 @@ class Lab:
     def add_host(self, name: str) -> Host:
         """Another migration host (e.g. one per Dask worker); ``host.env`` is its env."""
         host = self.sim.create_host(name)
-        self._baseline = {k: v | self._sim_ids()[k] for k, v in self._baseline.items()}
+        now = self._sim_ids()
+        self._baseline = {k: v | now[k] for k, v in self._baseline.items()}
         return host
 
     def _server_running(self, server_id: str) -> bool:
