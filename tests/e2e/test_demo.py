@@ -80,6 +80,7 @@ vol = BlockV1API(lab.sim.client()).create_volume(
 lab.sim.advance(1)
 InstanceV1API(lab.sim.client()).attach_server_volume(
     server_id=worker.server_id, volume_id=vol.id, volume_type="sbs_volume")
+lab.sim.advance(1)  # the device link appears a moment after the attach
 print(json.dumps({**lab.describe(), "device": str(worker.device_path(vol.id))}), flush=True)
 time.sleep(600)
 """

@@ -42,11 +42,15 @@ def _volume(sim: Simulator, size: int = GB, zone: str = "fr-par-1", iops: int = 
     return vol.id
 
 
-def _attach(sim: Simulator, server_id: str, volume_id: str) -> Any:
+def _attach(sim: Simulator, server_id: str, volume_id: str, wait: bool = True) -> Any:
+    """Attach through the SDK; ``wait``: let the device link appear (udev's delay)."""
     inst = InstanceV1API(sim.client())
     zone = sim.store.servers[server_id]["zone"]
-    return inst.attach_server_volume(server_id=server_id, volume_id=volume_id, zone=zone,
-                                     volume_type="sbs_volume").server  # fmt: skip
+    srv = inst.attach_server_volume(server_id=server_id, volume_id=volume_id, zone=zone,
+                                    volume_type="sbs_volume").server  # fmt: skip
+    if wait:
+        sim.advance(sim.timings.device_attach)
+    return srv
 
 
 def _error(exc: pytest.ExceptionInfo[ScalewayException]) -> tuple[int, dict[str, Any]]:
@@ -116,13 +120,17 @@ def test_snapshot_is_a_point_in_time_copy(manual_sim: Simulator) -> None:
 
 
 # -- hot-plug ---------------------------------------------------------------------
-def test_attach_and_detach_on_a_running_server(sim: Simulator) -> None:
+def test_attach_and_detach_on_a_running_server(manual_sim: Simulator) -> None:
     """Instance API attach-volume / detach-volume; docs "Attaching a Block Storage volume
     via the Instance API" (hot-plug) and "Identifying devices" (by-id name)."""
+    sim = manual_sim
     host = sim.create_host()
     vid = _volume(sim)
-    srv = _attach(sim, host.server_id, vid)
+    srv = _attach(sim, host.server_id, vid, wait=False)
     assert srv.state == "running"
+    dev = host.device_dir / f"scsi-0SCW_sbs_volume-{vid}"
+    assert not dev.exists()  # udev has not made the link yet: callers wait for it
+    sim.advance(sim.timings.device_attach)
     assert {k: (v.id, v.volume_type) for k, v in srv.volumes.items()}["1"] == (
         vid, "sbs_volume")
     block = BlockV1API(sim.client())
@@ -131,7 +139,6 @@ def test_attach_and_detach_on_a_running_server(sim: Simulator) -> None:
     (ref,) = vol.references
     assert (ref.product_resource_type, ref.product_resource_id, ref.type_, ref.status) == (
         "instance_server", host.server_id, "exclusive", "attached")
-    dev = host.device_dir / f"scsi-0SCW_sbs_volume-{vid}"
     assert dev.exists() and os.path.getsize(dev) == GB
     with pytest.raises(ScalewayException) as exc:  # one server at a time
         _attach(sim, sim.create_host("other").server_id, vid)
@@ -207,6 +214,7 @@ def test_patch_volumes_hotplugs_like_the_docs(sim: Simulator) -> None:
     two = {"0": VolumeServerTemplate(id=root, volume_type="sbs_volume"),
            "1": VolumeServerTemplate(id=vid, volume_type="sbs_volume")}  # fmt: skip
     srv = inst._update_server(server_id=host.server_id, volumes=two).server
+    sim.advance(sim.timings.device_attach)
     assert srv.volumes["1"].id == vid and host.device_path(vid).exists()
     srv = inst._update_server(server_id=host.server_id, volumes={"0": two["0"]}).server
     assert set(srv.volumes) == {"0"} and not host.device_path(vid).exists()

@@ -6,9 +6,10 @@ a real Instance (the fields of scaleway-sdk-go's ``instance.Metadata``). Each ho
 has a device directory (``/dev/disk/by-id`` on a real Instance) where every Block volume
 attached to the server appears as ``scsi-0SCW_sbs_volume-<uuid>`` (docs: SBS volumes are
 SCSI disks, vendor ``SCW``, model ``sbs``, serial ``volume-<uuid>``): a symlink to the
-volume's raw data file, so writes through it are the volume's content. Detaching
-removes the link. A v2s process finds its host through ``V2S_SCW_METADATA_URL`` and
-``V2S_SCW_DEVICE_DIR`` (``Host.env``).
+volume's raw data file, so writes through it are the volume's content. The link
+appears ``Timings.device_attach`` simulated seconds after the attach (udev's delay on a
+real host: callers wait for it); detaching removes it. A v2s process finds its host
+through ``V2S_SCW_METADATA_URL`` and ``V2S_SCW_DEVICE_DIR`` (``Host.env``).
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class Hosts:
         self.root = root
         self._hosts: dict[str, Host] = {}
         self._servers: list[ThreadingHTTPServer] = []
+        self._pending: set[str] = set()  # volumes whose link is about to appear
         self._lock = threading.Lock()
 
     def add(self, server_id: str) -> Host:
@@ -117,7 +119,7 @@ class Hosts:
             self._servers.append(httpd)
             url = f"http://127.0.0.1:{httpd.server_address[1]}"
             host = self._hosts[server_id] = Host(server_id, zone, url, device_dir)
-        self.sync(server_id)
+        self.sync(server_id, immediate=True)  # the volumes it booted with are there already
         return host
 
     def get(self, server_id: str) -> Host | None:
@@ -126,7 +128,7 @@ class Hosts:
     def all(self) -> list[Host]:
         return list(self._hosts.values())
 
-    def sync(self, server_id: str) -> None:
+    def sync(self, server_id: str, immediate: bool = False) -> None:
         """Make the host's device links match the server's attached volumes."""
         host = self._hosts.get(server_id)
         if host is None:
@@ -137,11 +139,26 @@ class Hosts:
             for link in host.device_dir.iterdir():
                 if link.name.removeprefix(DEVICE_PREFIX) not in wanted:
                     link.unlink(missing_ok=True)
-            for vid in wanted:
-                target = self._raw_data(vid)
-                link = host.device_path(vid)
-                if target is not None and not link.is_symlink():
-                    os.symlink(target, link)
+            for vid in wanted - self._pending:
+                if host.device_path(vid).is_symlink():
+                    continue
+                delay = 0.0 if immediate else self.store.timings.device_attach
+                if delay <= 0:
+                    self._link(host, vid)
+                else:  # the device shows up a moment after the API call, as udev makes it
+                    self._pending.add(vid)
+                    self.store.later(delay, lambda vid=vid: self._link(host, vid))
+
+    def _link(self, host: Host, volume_id: str) -> None:
+        """Create the by-id link if the volume is still attached to the host's server."""
+        self._pending.discard(volume_id)
+        srv = self.store.servers.get(host.server_id)
+        if srv is None or volume_id not in srv["volumes"].values():
+            return
+        target = self._raw_data(volume_id)
+        link = host.device_path(volume_id)
+        if target is not None and not link.is_symlink():
+            os.symlink(target, link)
 
     def _raw_data(self, volume_id: str) -> Path | None:
         """The volume's data as a raw file (a qcow2 clone is flattened once)."""

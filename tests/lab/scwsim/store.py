@@ -47,6 +47,7 @@ class Timings:
     terminate: float = 4.5  # stopping/terminating -> gone (recorded < 5 s)
     reboot: float = 10.0
     private_nic: float = 80.0  # syncing -> available (recorded 87 s)
+    device_attach: float = 1.0  # attach -> the host's by-id link appears (udev; not recorded)
 
 
 class Clock:
