@@ -185,6 +185,12 @@ def test_volume_of_another_zone_is_not_found(sim: Simulator) -> None:
     assert body == {"type": "not_found", "message": "resource is not found",
                     "resource": "instance_volume", "resource_id": vid}  # fmt: skip
     assert [p.name for p in host.device_dir.iterdir()] == [device_name(host_root(sim, host))]
+    with pytest.raises(ScalewayException) as exc:  # nor for a new server (exchange 3 shape)
+        InstanceUtilsV1API(sim.client()).create_server(
+            commercial_type="PRO2-S", name="x", dynamic_ip_required=False,
+            volumes={"0": VolumeServerTemplate(id=vid, volume_type="sbs_volume", boot=False)},
+        )  # fmt: skip
+    assert _error(exc) == (404, body)
 
 
 def host_root(sim: Simulator, host: Host) -> str:
