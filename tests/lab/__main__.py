@@ -45,7 +45,9 @@ def _usage(info: dict[str, Any]) -> str:
         f"  S3 (moto)         {info['s3']}\n"
         f"  Scaleway API sim  {info['scaleway_api']}\n"
         f"  guest boots       {info['boots']}/boots\n"
-        f"  source VM         {info['vm']}\n\n"
+        + "".join(f"  migration host    {h['server_id']}  metadata {h['V2S_SCW_METADATA_URL']}\n"
+                  for h in info.get("migration_hosts", []))
+        + f"  source VM         {info['vm']}\n\n"
         "Point v2s at it:\n"
         f"  cd {info['root']}\n"
         f"  set -a; . {info['env_file']}; set +a\n"
