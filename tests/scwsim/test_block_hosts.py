@@ -269,6 +269,19 @@ def test_several_hosts_each_see_their_own_devices(sim: Simulator) -> None:
     assert [h["server_id"] for h in listed] == [a.server_id, b.server_id, c.server_id]
 
 
+def test_a_volume_moved_between_hosts_before_its_link_appears(manual_sim: Simulator) -> None:
+    """Detach from one host and attach to another within udev's delay: the link shows
+    only on the second host."""
+    sim = manual_sim
+    a, b = sim.create_host("worker-a"), sim.create_host("worker-b")
+    vid = _volume(sim)
+    _attach(sim, a.server_id, vid, wait=False)
+    InstanceV1API(sim.client()).detach_server_volume(server_id=a.server_id, volume_id=vid)
+    _attach(sim, b.server_id, vid, wait=False)
+    sim.advance(sim.timings.device_attach)
+    assert b.device_path(vid).exists() and not a.device_path(vid).exists()
+
+
 def test_terminating_a_host_removes_its_devices(manual_sim: Simulator) -> None:
     """Instance API terminate: Block volumes are detached and kept (recordings)."""
     sim = manual_sim

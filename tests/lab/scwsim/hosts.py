@@ -96,7 +96,7 @@ class Hosts:
         self.root = root
         self._hosts: dict[str, Host] = {}
         self._servers: list[ThreadingHTTPServer] = []
-        self._pending: set[str] = set()  # volumes whose link is about to appear
+        self._pending: set[tuple[str, str]] = set()  # (server, volume): link about to appear
         self._lock = threading.Lock()
 
     def add(self, server_id: str) -> Host:
@@ -139,19 +139,19 @@ class Hosts:
             for link in host.device_dir.iterdir():
                 if link.name.removeprefix(DEVICE_PREFIX) not in wanted:
                     link.unlink(missing_ok=True)
-            for vid in wanted - self._pending:
-                if host.device_path(vid).is_symlink():
+            for vid in wanted:
+                if (server_id, vid) in self._pending or host.device_path(vid).is_symlink():
                     continue
                 delay = 0.0 if immediate else self.store.timings.device_attach
                 if delay <= 0:
                     self._link(host, vid)
                 else:  # the device shows up a moment after the API call, as udev makes it
-                    self._pending.add(vid)
+                    self._pending.add((server_id, vid))
                     self.store.later(delay, lambda vid=vid: self._link(host, vid))
 
     def _link(self, host: Host, volume_id: str) -> None:
         """Create the by-id link if the volume is still attached to the host's server."""
-        self._pending.discard(volume_id)
+        self._pending.discard((host.server_id, volume_id))
         srv = self.store.servers.get(host.server_id)
         if srv is None or volume_id not in srv["volumes"].values():
             return
