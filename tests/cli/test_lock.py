@@ -9,7 +9,9 @@ import subprocess
 from pathlib import Path
 from typing import IO, Any
 
-from tests.cli.helpers import live, project_config, run_process, v2s_cmd, write_config
+from tests.cli.helpers import live, project_config, run, run_process, v2s_cmd, write_config
+from vmware2scw.state.backend import from_config
+from vmware2scw.state.lock import LockInfo
 from vmware2scw.state.model import State
 
 SLOW = "migration.m00.scw_server"
@@ -108,3 +110,20 @@ def test_two_applies_started_together_exactly_one_runs(tmp_path: Path) -> None:
     loser_err = next(err for p, _, err in results if p.returncode == 3)
     assert f"pid {winner.pid}" in loser_err
     assert live(tmp_path)[SLOW] == 1
+
+
+def test_force_unlock_asks_unless_force(tmp_path: Path, capsys: Any) -> None:
+    write_config(tmp_path, project_config())
+    backend = from_config({"local": {"path": str(tmp_path / "v2s.tfstate.json")}}, tmp_path)
+    info = LockInfo.new("apply")
+    backend.lock(info)  # held by a live process (this one), as by a run still going
+    r = run(capsys, tmp_path, "force-unlock", info.id)
+    assert r.code == 1 and "-force" in r.err  # nobody can answer the question: refused
+    assert backend.current_lock() == info
+    r = run(capsys, tmp_path, "force-unlock", "-force", "not-the-id")
+    assert r.code == 3 and info.id in r.err  # a LockError naming the right ID
+    assert backend.current_lock() == info
+    r = run(capsys, tmp_path, "force-unlock", "-force", info.id)
+    assert r.code == 0, r.text
+    assert f"Lock {info.id} removed (held by {info.who}" in r.out
+    assert backend.current_lock() is None

@@ -70,13 +70,13 @@ def interactive() -> bool:
     return sys.stdin.isatty() and os.environ.get("V2S_NONINTERACTIVE", "") == ""
 
 
-def confirm(question: str, auto_approve: bool) -> bool:
-    """Ask for 'yes' (or require -auto-approve when nobody can answer)."""
+def confirm(question: str, auto_approve: bool, flag: str = "-auto-approve") -> bool:
+    """Ask for 'yes' (or require ``flag`` when nobody can answer)."""
     if auto_approve:
         return True
     if not interactive():
         raise ConfigError("refusing to change anything without confirmation in a "
-                          "non-interactive run", hint="pass -auto-approve")
+                          "non-interactive run", hint=f"pass {flag}")
     answer = str(typer.prompt(f"{question}\n  Only 'yes' will be accepted", default=""))
     return answer.strip() == "yes"
 

@@ -93,10 +93,20 @@ def state_push(
 
 def force_unlock(
     lock_id: Annotated[str, typer.Argument(metavar="ID", help="The lock ID the error named.")],
+    force: Annotated[bool, typer.Option("-force", "--force",
+                                        help="Don't ask for confirmation.")] = False,
 ) -> None:
-    """Remove a stale state lock left by a run that died."""
+    """Remove a stale state lock left by a run that died (asks first unless -force)."""
     with c.session() as s:
-        holder = sc.force_unlock(s.backend(), lock_id)
+        backend = s.backend()
+        holder = sc.lock_to_remove(backend, lock_id)
+        if holder is not None and not c.confirm(
+                f"Do you really want to force-unlock {lock_id}, held by {holder.who} "
+                f"(operation {holder.operation!r}, since {holder.created})?\n"
+                "  Another run may still be using the state", force, flag="-force"):
+            c.out("force-unlock cancelled.")
+            raise typer.Exit(c.ERROR)
+        sc.force_unlock(backend, lock_id)
     who = f" (held by {holder.who}, operation {holder.operation!r})" if holder else ""
     c.out(f"Lock {lock_id} removed{who}.")
 

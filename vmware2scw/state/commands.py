@@ -163,10 +163,16 @@ def push(backend: Backend, data: bytes, source: str, *, force: bool = False) -> 
     return stored
 
 
-def force_unlock(backend: Backend, lock_id: str) -> LockInfo | None:
-    """Remove the lock ``lock_id`` whoever holds it; returns its holder (None: nobody alive)."""
+def lock_to_remove(backend: Backend, lock_id: str) -> LockInfo | None:
+    """The live holder of lock ``lock_id`` (None: nobody alive); an error for another ID."""
     holder = backend.current_lock()
     if holder is not None and holder.id != lock_id:
         raise wrong_id_error(backend.describe(), lock_id, holder)
+    return holder
+
+
+def force_unlock(backend: Backend, lock_id: str) -> LockInfo | None:
+    """Remove the lock ``lock_id`` whoever holds it; returns its holder (None: nobody alive)."""
+    holder = lock_to_remove(backend, lock_id)
     backend.force_unlock(lock_id)
     return holder

@@ -119,7 +119,7 @@ class S3Backend:
             s3={"addressing_style": addressing_style},
             request_checksum_calculation=request_checksum,
             response_checksum_validation=response_checksum,
-            retries={"mode": "standard", "max_attempts": 5},
+            retries={"mode": "standard", "max_attempts": 8},  # idempotent requests only
             connect_timeout=10,
             read_timeout=60,
         )
@@ -230,24 +230,36 @@ class S3Backend:
                 if status != 412 and code != "PreconditionFailed":
                     raise self._fail("take the lock", exc, self.lock_key) from None
                 holder = self._holder()
+                if holder is not None and holder.id == info.id:
+                    break  # our own write landed and its answer was lost: the lock is ours
                 if holder is None and self._get(self.lock_key) is None:
                     continue  # released between our attempt and our read: try again
                 raise locked_error(self.describe(), holder) from None
             except BotoCoreError as exc:
                 raise self._fail("take the lock", exc, self.lock_key) from None
-            self._held = info.id
-            return info.id
-        raise locked_error(self.describe(), self._holder())
+            else:
+                break
+        else:
+            raise locked_error(self.describe(), self._holder())
+        self._held = info.id
+        return info.id
 
     def current_lock(self) -> LockInfo | None:
         return self._holder()
 
-    def _remove_lock(self, lock_id: str) -> None:
-        """Delete the lock object if it still is lock ``lock_id`` (a conditional delete)."""
+    def _remove_lock(self, lock_id: str, *, ours: bool) -> None:
+        """Delete the lock object if it still is lock ``lock_id`` (a conditional delete).
+
+        ``ours``: this object took the lock, so finding it gone means an earlier delete
+        of ours landed and only its answer was lost (a retried release succeeds).
+        """
         from botocore.exceptions import BotoCoreError, ClientError
 
         got = self._get_object(self.lock_key)
         holder = None if got is None or not got[0] else LockInfo.from_bytes(got[0])
+        if got is None and ours:
+            self._held = None
+            return
         if got is None or holder is None or holder.id != lock_id:
             raise wrong_id_error(self.describe(), lock_id, holder)
         try:
@@ -255,18 +267,24 @@ class S3Backend:
                 self._client.delete_object(Bucket=self.bucket, Key=self.lock_key, IfMatch=got[1])
             except ClientError as exc:
                 code, status = _code(exc)
-                if status == 412 or code == "PreconditionFailed":  # replaced since we read it
-                    raise wrong_id_error(self.describe(), lock_id, self._holder()) from None
-                if status != 501 and code != "NotImplemented":
+                if status == 404 or code in ("NoSuchKey", "404"):
+                    pass  # a retry of a delete that landed: the lock is gone, as asked
+                elif status == 412 or code == "PreconditionFailed":
+                    now = self._get(self.lock_key)  # replaced since we read it, or gone
+                    if now is not None:
+                        holder = LockInfo.from_bytes(now) if now else None
+                        raise wrong_id_error(self.describe(), lock_id, holder) from None
+                elif status == 501 or code == "NotImplemented":
+                    self._client.delete_object(Bucket=self.bucket, Key=self.lock_key)
+                else:
                     raise
-                self._client.delete_object(Bucket=self.bucket, Key=self.lock_key)
         except (ClientError, BotoCoreError) as exc:
             raise self._fail("remove the lock", exc, self.lock_key) from None
         if self._held == lock_id:
             self._held = None
 
     def unlock(self, lock_id: str) -> None:
-        self._remove_lock(lock_id)
+        self._remove_lock(lock_id, ours=self._held == lock_id)
 
     def force_unlock(self, lock_id: str) -> None:
-        self._remove_lock(lock_id)
+        self._remove_lock(lock_id, ours=False)
