@@ -5,8 +5,16 @@
     ├── StateError                unreadable / incompatible state
     │   └── LockError             the state is locked by someone else
     ├── StalePlanError            a saved plan no longer matches state or source
-    └── ProviderError             a provider call failed
-        └── TransientError        ... and may succeed when retried
+    └── ProviderError             a provider call failed; not retried
+        ├── TransientError        ... and may succeed when retried (the walker retries)
+        │   └── ApiTransientError      v2s_scaleway: 429, 5xx, reset (.status)
+        │       └── MaybeAppliedError  a create that may have landed: found by tags
+        ├── ApiError              v2s_scaleway: the API refused a request (.status, .type)
+        ├── ConversionError       v2s_qemu: the guest could not be converted
+        └── BootCheckError        v2s_qemu: the converted guest did not boot
+
+Providers raise only these (their own classes derive from ``ProviderError``);
+``TransientError.retry_after`` is the provider's hint for the walker's next try.
 """
 
 from __future__ import annotations
@@ -48,3 +56,8 @@ class ProviderError(V2SError):
 
 class TransientError(ProviderError):
     """A provider call failed in a way that may succeed on retry (429, 5xx, reset)."""
+
+    def __init__(self, message: str, *, address: str | None = None, hint: str | None = None,
+                 retry_after: float | None = None):
+        super().__init__(message, address=address, hint=hint)
+        self.retry_after = retry_after  # seconds the service asked us to wait, if it said

@@ -197,6 +197,11 @@ class RichRenderer:
                     f"[{style}]{ev.address}: {ev.operation} {ev.kind.value}[/{style}]{tail}",
                     markup=True, highlight=False,
                 )
+            elif ev.kind is EventKind.RETRY:  # a transient failure: say so, and when it retries
+                from rich.markup import escape
+
+                self.console.print(f"[yellow]{ev.address}: {ev.operation} retry[/yellow]: "
+                                   f"{escape(ev.message)}", markup=True, highlight=False)
             elif ev.kind is EventKind.MESSAGE:
                 self.console.print(ev.message, markup=False, highlight=False)
             self.live.update(self._table())

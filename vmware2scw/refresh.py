@@ -7,11 +7,13 @@ a tainted record (an interrupted create whose object may not exist yet: it resum
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from vmware2scw.diagnostics import Diagnostic, error, warning
 from vmware2scw.errors import ProviderError
 from vmware2scw.provider import Provider, ReadRequest, ResourceRef
+from vmware2scw.retry import RetryPolicy
 from vmware2scw.state.model import ResourceState, State, Status
 
 
@@ -36,7 +38,8 @@ def refresh(state: State, providers: Mapping[str, Provider]) -> tuple[State, lis
         refs = tuple(ResourceRef(address=r.address, type=r.type, attributes=r.attributes)
                      for r in records)
         try:
-            resp = provider.read(ReadRequest(resources=refs))
+            resp = RetryPolicy().call(functools.partial(provider.read, ReadRequest(resources=refs)),
+                                      f"refresh through provider {name!r}")
         except ProviderError as exc:
             diags.append(error(
                 f"refresh through provider {name!r} failed: {exc.message}",

@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from v2s_qemu import tools
+from vmware2scw.errors import ProviderError
 
 SECTOR = 512
 ALIGN = 2048  # sectors (1 MiB)
@@ -31,7 +33,7 @@ GRUB_MODULES = (
 )  # fmt: skip
 
 
-class LayoutError(ValueError):
+class LayoutError(ProviderError):
     """The disk cannot be converted as is (the message says why)."""
 
 
@@ -59,7 +61,7 @@ class DiskLayout:
 
 def read_layout(raw: Path) -> DiskLayout:
     """Partition table of a raw disk (``sfdisk --json``)."""
-    proc = subprocess.run(["sfdisk", "--json", str(raw)], capture_output=True, text=True)
+    proc = tools.run(["sfdisk", "--json", str(raw)], timeout=tools.QUICK_S, error=LayoutError)
     if proc.returncode != 0:
         raise LayoutError("the boot disk has no partition table")
     table = json.loads(proc.stdout)["partitiontable"]
@@ -142,6 +144,6 @@ def build_grub_efi(out: Path, boot_uuid: str, boot_is_separate: bool) -> None:
 
 
 def _run(*argv: str) -> None:
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    proc = tools.run(argv, timeout=tools.QUICK_S, error=LayoutError)
     if proc.returncode != 0:
         raise LayoutError(f"{argv[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")

@@ -21,12 +21,13 @@ from pydantic import BaseModel, ConfigDict
 from v2s_qemu import bios2uefi, qcow2
 from v2s_qemu.guestfish import Guestfish, GuestfishError, guestfs_env, session
 from v2s_qemu.linux import LinuxSteps, UnsupportedGuest
+from vmware2scw.errors import ProviderError
 
 Progress = Callable[[str, int | None, int | None, str], None]
 SUPPORTED_DISTROS = ("debian", "ubuntu")
 
 
-class ConversionError(RuntimeError):
+class ConversionError(ProviderError):
     """The guest cannot be converted (message says why and what to do)."""
 
 

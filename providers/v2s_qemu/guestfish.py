@@ -12,15 +12,16 @@ import contextlib
 import os
 import re
 import signal
-import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from v2s_qemu import tools
 from v2s_qemu.kvm import accelerator
+from vmware2scw.errors import ProviderError
 
 
-class GuestfishError(RuntimeError):
+class GuestfishError(ProviderError):
     """A guestfish command failed (message = its stderr)."""
 
 
@@ -49,12 +50,8 @@ class Guestfish:
 
     def __call__(self, *argv: str) -> str:
         """Run one guestfish command; return its stdout."""
-        proc = subprocess.run(
-            ["guestfish", f"--remote={self.pid}", "--", *argv],
-            capture_output=True,
-            text=True,
-            env=self.env,
-        )
+        proc = tools.run(["guestfish", f"--remote={self.pid}", "--", *argv],
+                         timeout=tools.GUESTFISH_S, error=GuestfishError, env=self.env)
         if proc.returncode != 0:
             raise GuestfishError(f"{argv[0]}: {proc.stderr.strip() or 'failed'}")
         return proc.stdout
@@ -94,7 +91,8 @@ def session(disks: Sequence[Path], env: dict[str, str]) -> Iterator[Guestfish]:
     argv = ["guestfish", "--listen"]
     # The server forks and keeps its stdout: read the PID from a file, not a pipe.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        rc = subprocess.run(argv, stdout=out, stderr=err, env=env).returncode
+        rc = tools.run(argv, stdout=out, stderr=err, env=env, timeout=tools.QUICK_S,
+                       error=GuestfishError).returncode
         out.seek(0)
         err.seek(0)
         m = re.search(r"GUESTFISH_PID=(\d+)", out.read())

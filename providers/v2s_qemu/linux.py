@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from v2s_qemu.guestfish import Guestfish
+from vmware2scw.errors import ProviderError
 
 VIRTIO_MODULES = ("virtio_pci", "virtio_scsi", "virtio_blk", "virtio_net")
 VMWARE_TOOLS = ("open-vm-tools-desktop", "open-vm-tools", "open-vm-tools-sdmp")
@@ -42,7 +43,7 @@ WantedBy=multi-user.target
 """
 
 
-class UnsupportedGuest(ValueError):
+class UnsupportedGuest(ProviderError):
     """The guest is of a kind this converter does not handle (message says which)."""
 
 

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from v2s_qemu import tools
+from vmware2scw.errors import ProviderError
 
-class ImageError(RuntimeError):
+
+class ImageError(ProviderError):
     """qemu-img failed or produced something Scaleway would refuse."""
 
 
-def _qemu_img(*argv: str) -> str:
-    proc = subprocess.run(["qemu-img", *argv], capture_output=True, text=True)
+def _qemu_img(*argv: str, timeout: float = tools.QUICK_S) -> str:
+    proc = tools.run(["qemu-img", *argv], timeout=timeout, error=ImageError)
     if proc.returncode != 0:
         raise ImageError(f"qemu-img {argv[0]}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout
@@ -34,7 +36,8 @@ def info(path: Path) -> dict[str, Any]:
 def to_raw(src: Path, dst: Path) -> None:
     """A sparse raw working copy of any image qemu reads (raw, flat or stream VMDK, qcow2)."""
     fmt = info(src)["format"]
-    _qemu_img("convert", "-q", "-f", fmt, "-O", "raw", "-S", "4k", str(src), str(dst))
+    _qemu_img("convert", "-q", "-f", fmt, "-O", "raw", "-S", "4k", str(src), str(dst),
+              timeout=tools.scaled(int(info(src)["virtual-size"])))
 
 
 def write_qcow2(raw: Path, dst: Path, compress: bool) -> None:
@@ -45,7 +48,7 @@ def write_qcow2(raw: Path, dst: Path, compress: bool) -> None:
     argv = ["convert", "-q", "-f", "raw", "-O", "qcow2", "-o", opts]
     if compress:
         argv.append("-c")
-    _qemu_img(*argv, str(raw), str(dst))
+    _qemu_img(*argv, str(raw), str(dst), timeout=tools.scaled(raw.stat().st_size))
 
 
 def check_qcow2(path: Path) -> dict[str, Any]:
@@ -61,7 +64,8 @@ def check_qcow2(path: Path) -> dict[str, Any]:
         problems.append("is encrypted")
     if specific.get("compression-type", "zlib") != "zlib":
         problems.append(f"uses {specific.get('compression-type')} compression")
-    proc = subprocess.run(["qemu-img", "check", "-q", str(path)], capture_output=True, text=True)
+    proc = tools.run(["qemu-img", "check", "-q", str(path)], timeout=tools.QUICK_S,
+                     error=ImageError)
     if proc.returncode != 0:
         problems.append(f"qemu-img check: {proc.stderr.strip() or proc.stdout.strip()}")
     if problems:

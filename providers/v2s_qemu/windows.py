@@ -8,10 +8,9 @@ not done for Windows (the plan says so through the firmware check upstream).
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
-from v2s_qemu import qcow2
+from v2s_qemu import qcow2, tools
 from v2s_qemu.convert import ConversionError
 from v2s_qemu.guestfish import guestfs_env
 
@@ -23,10 +22,10 @@ def convert_windows(
     work.mkdir(parents=True, exist_ok=True)
     env = guestfs_env(cache_dir, work / "tmp")
     env["VIRTIO_WIN"] = str(virtio_win_iso)
-    proc = subprocess.run(
+    proc = tools.run(
         ["virt-v2v", "-i", "disk", str(disk), "-o", "local", "-os", str(work), "-of", "raw",
          "-on", "guest", "--machine-readable=file:" + str(work / "v2v.log")],
-        capture_output=True, text=True, env=env,
+        env=env, timeout=tools.scaled(disk.stat().st_size), error=ConversionError,
     )  # fmt: skip
     if proc.returncode != 0:
         raise ConversionError(f"virt-v2v failed: {proc.stderr.strip()[-800:]}")

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from vmware2scw.errors import TransientError
 
-from .client import MaybeAppliedError, RetryPolicy
+from .client import MaybeAppliedError
 
 T = TypeVar("T")
 log = logging.getLogger("v2s.scaleway")
@@ -64,31 +64,25 @@ def create_once(
     find: Callable[[], T | None],
     create: Callable[[], T],
     *,
-    policy: RetryPolicy,
     what: str,
     address: str,
 ) -> tuple[T, bool]:
-    """Adopt what ``find`` returns, else ``create``; after an ambiguous failure look again.
+    """Adopt what ``find`` returns, else ``create``; returns ``(object, adopted)``.
 
-    Returns ``(object, adopted)``. A create that may have reached the server
-    (reset, 5xx) is never blindly repeated: the tags are searched first.
+    A create that may have reached the server (reset, 5xx) is never repeated here: it
+    raises TransientError, and the walker's next try finds the object by its tags.
     """
-    attempt = 0
-    while True:
-        found = find()
-        if found is not None:
-            log.info("%s: adopting existing %s", address, what)
-            return found, True
-        try:
-            return create(), False
-        except MaybeAppliedError as exc:
-            if attempt >= policy.max_retries:
-                raise TransientError(
-                    f"creating {what} failed: {exc.message}", address=address,
-                    hint="run apply again: the object is found by its tags if it was created",
-                ) from None
-            policy.sleep(policy.delay(attempt))
-            attempt += 1
+    found = find()
+    if found is not None:
+        log.info("%s: adopting existing %s", address, what)
+        return found, True
+    try:
+        return create(), False
+    except MaybeAppliedError as exc:
+        raise TransientError(
+            f"creating {what} failed: {exc.message}", address=address, retry_after=exc.retry_after,
+            hint="the next try (or apply) finds the object by its tags if it was created",
+        ) from None
 
 
 def pick_one(items: list[T], what: str, address: str) -> T | None:

@@ -4,20 +4,21 @@ The SDK calls ``requests.request`` with no timeout and no retry, and raises a
 JSON decode error on the empty-body 429 the real API sends. ``_request`` and
 ``_throw_on_error`` are replaced here; everything else is the official SDK.
 
-Retries: safe methods (GET, HEAD, DELETE) retry on 429, 5xx and network errors.
-POST/PATCH retry only when the request surely was not processed (429, a refused
-connection); otherwise :class:`MaybeAppliedError` tells the caller to look for
-the object by its tags before trying again (see ``adopt.py``).
+Retries here are transport retries only (urllib3, ``max_retries``): a connection
+that could not be made (any method: nothing was sent) and a reset or timeout while
+reading the answer of a safe method (GET, HEAD, DELETE). A 429 or 5xx answer is
+never retried here: it raises :class:`ApiTransientError` with the ``Retry-After``
+hint, and the walker's one retry policy decides (DESIGN §12). A POST/PATCH that
+failed after it may have reached the server raises :class:`MaybeAppliedError`:
+the next try looks for the object by its tags first (see ``adopt.py``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
@@ -27,6 +28,7 @@ from scaleway import Client
 from scaleway.block.v1 import BlockV1API
 from scaleway.instance.v1.custom_api import InstanceUtilsV1API
 from urllib3.exceptions import NewConnectionError
+from urllib3.util.retry import Retry
 
 from vmware2scw.errors import ProviderError, TransientError
 
@@ -47,10 +49,12 @@ class ApiError(ProviderError):
 
 
 class ApiTransientError(TransientError):
-    """429, 5xx or a network error that outlived the retries."""
+    """429, 5xx or a network error: the walker retries (after ``retry_after`` if given)."""
 
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message, hint="retry later; v2s resumes where it stopped")
+    def __init__(self, message: str, *, status: int | None = None,
+                 retry_after: float | None = None):
+        super().__init__(message, hint="retry later; v2s resumes where it stopped",
+                         retry_after=retry_after)
         self.status = status
 
 
@@ -58,27 +62,21 @@ class MaybeAppliedError(ApiTransientError):
     """A non-idempotent call failed after it may have reached the server."""
 
 
-class RetryPolicy:
-    """Exponential backoff with full jitter; ``sleep`` is injectable for tests."""
+def retry_after(value: str | None) -> float | None:
+    """The seconds of a ``Retry-After: N`` header (an HTTP date is ignored)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
 
-    def __init__(
-        self,
-        *,
-        max_retries: int = 6,
-        base: float = 0.5,
-        cap: float = 30.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.max_retries = max_retries
-        self.base = base
-        self.cap = cap
-        self.sleep = sleep
 
-    def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (0-based)."""
-        if retry_after and retry_after.isdigit():
-            return min(self.cap, float(retry_after))
-        return random.uniform(0, min(self.cap, self.base * (2**attempt)))
+def transport_retries(settings: ScalewaySettings) -> Retry:
+    """urllib3 retries: unsent requests (any method) and lost answers of safe methods only."""
+    return Retry(total=settings.max_retries, connect=settings.max_retries,
+                 read=settings.max_retries, status=0, other=0, redirect=0,
+                 allowed_methods=SAFE_METHODS, backoff_factor=settings.backoff_base,
+                 backoff_max=settings.backoff_max, raise_on_status=False,
+                 respect_retry_after_header=False)
 
 
 def _error_message(res: requests.Response) -> tuple[str, str, Any]:
@@ -106,19 +104,12 @@ class _TimedAPI:
     client: Client
     _session: requests.Session
     _timeout: tuple[float, float]
-    _policy: RetryPolicy
     _verify: bool | str
 
-    def _setup(
-        self,
-        session: requests.Session,
-        timeout: tuple[float, float],
-        policy: RetryPolicy,
-        verify: bool | str,
-    ) -> None:
+    def _setup(self, session: requests.Session, timeout: tuple[float, float],
+               verify: bool | str) -> None:
         self._session = session
         self._timeout = timeout
-        self._policy = policy
         self._verify = verify
 
     def _request(
@@ -146,40 +137,29 @@ class _TimedAPI:
             else:
                 query.append((k, v))
         url = f"{self.client.api_url}{path}"
-        policy = self._policy
-        attempt = 0
-        while True:
-            try:
-                res = self._session.request(
-                    method, url, params=query, headers=hdrs, data=raw,
-                    timeout=self._timeout, verify=self._verify,
-                )
-            except (requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as exc:
-                not_sent = isinstance(exc, requests.ConnectTimeout) or _refused(exc)
-                what = f"{method} {path}: {type(exc).__name__}"
-                if attempt >= policy.max_retries:
-                    raise ApiTransientError(f"{what} after {attempt + 1} attempts") from None
-                if method not in SAFE_METHODS and not not_sent:
-                    raise MaybeAppliedError(f"{what} (the request may have been applied)") from None
-                delay = policy.delay(attempt)
-                log.debug("retry %s in %.2fs (%s)", what, delay, type(exc).__name__)
-            else:
-                status = res.status_code
-                retryable = status == 429 or status >= 500
-                if not retryable:
-                    _merge_total_count(res)
-                    return res
-                msg, _, _ = _error_message(res)
-                what = f"{method} {path}: HTTP {status} {msg}"
-                if attempt >= policy.max_retries:
-                    raise ApiTransientError(f"{what} after {attempt + 1} attempts", status=status)
-                if method not in SAFE_METHODS and status != 429:
-                    raise MaybeAppliedError(what, status=status)
-                delay = policy.delay(attempt, res.headers.get("Retry-After"))
-                log.debug("retry %s in %.2fs", what, delay)
-            policy.sleep(delay)
-            attempt += 1
+        what = f"{method} {path}"
+        try:
+            res = self._session.request(
+                method, url, params=query, headers=hdrs, data=raw,
+                timeout=self._timeout, verify=self._verify,
+            )
+        except (requests.ConnectionError, requests.Timeout,
+                requests.exceptions.ChunkedEncodingError) as exc:
+            text = f"{what}: {_cause(exc)}"
+            if method in SAFE_METHODS or isinstance(exc, requests.ConnectTimeout) or _refused(exc):
+                raise ApiTransientError(text) from None
+            raise MaybeAppliedError(f"{text} (the request may have been applied)") from None
+        status = res.status_code
+        if status != 429 and status < 500:
+            _merge_total_count(res)
+            return res
+        msg, _, _ = _error_message(res)
+        text = f"{what}: HTTP {status} {msg}"
+        hint = retry_after(res.headers.get("Retry-After"))
+        log.debug("%s (Retry-After %s)", text, hint)
+        if method not in SAFE_METHODS and status != 429:
+            raise MaybeAppliedError(text, status=status, retry_after=hint)
+        raise ApiTransientError(text, status=status, retry_after=hint)
 
     def _throw_on_error(self, res: requests.Response) -> None:
         if res.status_code < 400:
@@ -193,6 +173,12 @@ class _TimedAPI:
         if res.status_code == 409 and typ == "transient_state":
             raise ApiTransientError(text, status=res.status_code)
         raise ApiError(text, status=res.status_code, type_=typ, body=body)
+
+
+def _cause(exc: Exception) -> str:
+    """The name of what went wrong below requests (e.g. NewConnectionError, ReadTimeoutError)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return type(reason).__name__ if isinstance(reason, Exception) else type(exc).__name__
 
 
 def _refused(exc: Exception) -> bool:
@@ -226,13 +212,7 @@ class InstanceAPI(_TimedAPI, InstanceUtilsV1API):  # type: ignore[misc]
 class ScalewayClient:
     """One SDK client + Block and Instance APIs sharing one pooled session."""
 
-    def __init__(
-        self,
-        creds: Credentials,
-        settings: ScalewaySettings,
-        *,
-        policy: RetryPolicy | None = None,
-    ):
+    def __init__(self, creds: Credentials, settings: ScalewaySettings):
         if not creds.secret_key:
             raise ProviderError(
                 "no Scaleway secret key found",
@@ -250,18 +230,16 @@ class ScalewayClient:
             api_url=creds.api_url,
         )
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32,
+                              max_retries=transport_retries(settings))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.policy = policy or RetryPolicy(
-            max_retries=settings.max_retries, base=settings.backoff_base, cap=settings.backoff_max
-        )
         verify: bool | str = str(settings.ca_bundle) if settings.ca_bundle else settings.verify_tls
         timeout = (settings.connect_timeout, settings.read_timeout)
         self.block = BlockAPI(self.client, bypass_validation=True)
         self.instance = InstanceAPI(self.client, bypass_validation=True)
         for api in (self.block, self.instance):
-            api._setup(self.session, timeout, self.policy, verify)
+            api._setup(self.session, timeout, verify)
         self._lock = threading.Lock()
 
     @property

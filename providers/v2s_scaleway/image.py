@@ -54,7 +54,7 @@ def apply_image(
         assert res.image is not None
         return res.image
 
-    img, adopted = create_once(find, create, policy=api.policy, what="image",
+    img, adopted = create_once(find, create, what="image",
                                address=ctx.address)
     ctx.checkpoint({"id": img.id, "adopted": adopted})
     img = wait_for(

@@ -37,7 +37,7 @@ def ensure_ip(api: ScalewayClient, zone: str, ctx: ApplyContext,
         assert res.ip is not None
         return res.ip
 
-    ip, _ = create_once(find, create, policy=api.policy, what="flexible IP",
+    ip, _ = create_once(find, create, what="flexible IP",
                         address=ctx.address)
     return ip
 

@@ -117,7 +117,7 @@ def create_or_adopt(
         assert res.server is not None
         return res.server
 
-    return create_once(find, create, policy=api.policy, what="server", address=ctx.address)
+    return create_once(find, create, what="server", address=ctx.address)
 
 
 def attach_private_networks(

@@ -60,7 +60,7 @@ class ScalewaySettings(BaseModel):
     response_checksum_validation: ChecksumMode = "when_required"
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)
-    max_retries: int = Field(default=6, ge=0)
+    max_retries: int = Field(default=3, ge=0)  # transport retries (client.py)
     backoff_base: float = Field(default=0.5, ge=0)
     backoff_max: float = Field(default=30.0, ge=0)
     part_size_mib: int | None = Field(default=None, ge=5)

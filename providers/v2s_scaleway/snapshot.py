@@ -113,7 +113,7 @@ def apply_snapshot(
             ) from None
 
     ctx.progress("import", message=f"s3://{planned.get('bucket')}/{planned.get('key')}")
-    snap, adopted = create_once(find, create, policy=api.policy, what="Block snapshot",
+    snap, adopted = create_once(find, create, what="Block snapshot",
                                 address=ctx.address)
     ctx.checkpoint({"id": snap.id, "adopted": adopted})
     snap = wait_for(

@@ -2,9 +2,9 @@
 
 Settings: ``store`` (JSON file shared across processes; absent = in memory), ``vms``
 (inventory), ``fail``/``fail_delete`` (address globs, permanent errors),
-``transient_failures`` ({glob: n} first n applies fail transiently), ``delay`` (seconds
-per apply), ``slow`` ({glob: seconds}), ``progress_steps`` (progress + checkpoints),
-``create_before_destroy`` (type names).
+``transient_failures`` ({glob: n} first n applies fail transiently, with the hint
+``retry_after``), ``delay`` (seconds per apply), ``slow`` ({glob: seconds}),
+``progress_steps`` (progress + checkpoints), ``create_before_destroy`` (type names).
 An object already tagged with this lineage + address is adopted, never created twice.
 """
 
@@ -71,6 +71,7 @@ class TestSettings(BaseModel):
     fail: tuple[str, ...] = ()
     fail_delete: tuple[str, ...] = ()
     transient_failures: dict[str, int] = Field(default_factory=dict)
+    retry_after: float | None = None  # the hint the transient failures carry
     delay: float = 0.0
     slow: dict[str, float] = Field(default_factory=dict)
     progress_steps: int = 0
@@ -265,7 +266,8 @@ class TestProvider:
             if fail:
                 data["counters"][address] = seen + 1
         if fail:
-            raise TransientError(f"injected transient failure {seen + 1}", address=address)
+            raise TransientError(f"injected transient failure {seen + 1}", address=address,
+                                 retry_after=self.settings.retry_after)
 
     def _work(self, req: ApplyRequest, ctx: ApplyContext) -> None:
         """Pretend to work: wait, report progress, save checkpoints, honour cancellation."""

@@ -13,7 +13,6 @@ from v2s_scaleway.client import (
     ApiError,
     ApiTransientError,
     MaybeAppliedError,
-    RetryPolicy,
     ScalewayClient,
 )
 from v2s_scaleway.settings import ScalewaySettings, resolve_credentials
@@ -53,6 +52,7 @@ def fake() -> Iterator[tuple[str, Script]]:
                 self.send_header("Content-Type", "application/json")
             if status == 429:
                 self.send_header("X-Envoy-Ratelimited", "true")
+                self.send_header("Retry-After", "3")
             if body.startswith(b'{"servers"'):
                 self.send_header("X-Total-Count", "7")
             self.end_headers()
@@ -74,27 +74,32 @@ def fake() -> Iterator[tuple[str, Script]]:
 
 
 def make_client(url: str, **settings: object) -> ScalewayClient:
+    settings = {"max_retries": 3, "backoff_base": 0.001, "backoff_max": 0.01, **settings}
     st = ScalewaySettings(api_url=url, secret_key=SECRET, access_key="SCWXXXXXXXXXXXXXXXXX",
                           project_id=PROJECT, zone="fr-par-1", **settings)  # type: ignore[arg-type]
     creds = resolve_credentials(st, environ={"SCW_CONFIG_PATH": "/nonexistent"})
-    return ScalewayClient(creds, st, policy=RetryPolicy(max_retries=3, base=0.001, cap=0.01))
+    return ScalewayClient(creds, st)
 
 
-def test_empty_body_429_is_retried_then_succeeds(fake) -> None:
+def test_a_429_is_one_request_and_a_transient_error_with_the_hint(fake) -> None:
     url, script = fake
-    script.responses = [(429, b"", 0), (429, b"", 0), (200, json.dumps(SNAP).encode(), 0)]
-    snap = make_client(url).block.get_snapshot(snapshot_id="s1", zone="fr-par-1")
-    assert snap.id == "s1" and len(script.seen) == 3
-    assert script.seen[0][2]["x-auth-token"] == SECRET
-
-
-def test_persistent_429_becomes_transient_error_without_secret(fake) -> None:
-    url, script = fake
-    script.responses = [(429, b"", 0)]
+    script.responses = [(429, b"", 0)]  # the real API's empty-body 429
     with pytest.raises(ApiTransientError) as err:
         make_client(url).block.get_snapshot(snapshot_id="s1", zone="fr-par-1")
     assert "429" in str(err.value) and SECRET not in str(err.value)
-    assert len(script.seen) == 4  # 1 + 3 retries
+    assert err.value.status == 429 and err.value.retry_after == 3.0
+    assert len(script.seen) == 1  # never retried here: the walker's policy decides
+    assert script.seen[0][2]["x-auth-token"] == SECRET
+
+
+def test_a_5xx_get_is_one_request_and_a_transient_error(fake) -> None:
+    url, script = fake
+    script.responses = [(503, b"upstream connect error", 0), (200, json.dumps(SNAP).encode(), 0)]
+    client = make_client(url)
+    with pytest.raises(ApiTransientError) as err:
+        client.block.get_snapshot(snapshot_id="s1", zone="fr-par-1")
+    assert not isinstance(err.value, MaybeAppliedError) and len(script.seen) == 1
+    assert client.block.get_snapshot(snapshot_id="s1", zone="fr-par-1").id == "s1"
 
 
 def test_post_answered_503_is_not_blindly_repeated(fake) -> None:
@@ -106,12 +111,13 @@ def test_post_answered_503_is_not_blindly_repeated(fake) -> None:
     assert len(script.seen) == 1
 
 
-def test_post_answered_429_is_retried(fake) -> None:
+def test_post_answered_429_was_not_applied(fake) -> None:
     url, script = fake
-    script.responses = [(429, b"", 0), (200, json.dumps(SNAP).encode(), 0)]
-    snap = make_client(url).block.import_snapshot_from_object_storage(
-        bucket="b", key="k.qcow2", name="n", zone="fr-par-1")
-    assert snap.id == "s1" and len(script.seen) == 2
+    script.responses = [(429, b"", 0)]
+    with pytest.raises(ApiTransientError) as err:
+        make_client(url).block.import_snapshot_from_object_storage(
+            bucket="b", key="k.qcow2", name="n", zone="fr-par-1")
+    assert not isinstance(err.value, MaybeAppliedError) and len(script.seen) == 1
 
 
 def test_404_is_a_provider_error_with_type(fake) -> None:
@@ -148,7 +154,7 @@ def test_refused_connection_is_retried_even_for_post() -> None:
     with pytest.raises(ApiTransientError) as err:
         client.block.import_snapshot_from_object_storage(bucket="b", key="k", name="n")
     assert not isinstance(err.value, MaybeAppliedError)
-    assert "4 attempts" in str(err.value)
+    assert "NewConnectionError" in str(err.value)
 
 
 def test_total_count_header_is_folded_into_the_body(fake) -> None:

@@ -64,8 +64,10 @@ def test_plan_apply_noop_destroy_through_the_engine(
                    config_digest="sha256:x", source_digests=dict.fromkeys(names, "1"))
     provs = {"scaleway": provider}
     sm = StateManager(LocalBackend(tmp_path / "v2s.state.json"), state=State(lineage=LINEAGE))
+    # one retry level: a fault in any request retries that resource's whole (resumable)
+    # apply, so at 10 % of requests failing a server needs more tries than the default
     opts = WalkOptions(work_dir=tmp_path / "work", desired=want, handle_sigint=False,
-                       backoff_base=0.01, backoff_cap=0.05)
+                       backoff_base=0.01, backoff_cap=0.05, max_attempts=30)
     sim.set_faults(Faults(rate_429=0.05, rate_503=0.03, rate_reset=0.02, seed=11))
     plan = make_plan(want, sm.state, provs, PlanOptions())
     assert sum(1 for c in plan.changes if c.action is Action.CREATE) == 12

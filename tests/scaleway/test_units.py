@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from v2s_scaleway.adopt import create_once, has_tags, object_tags, tag_value, user_tags
-from v2s_scaleway.client import MaybeAppliedError, RetryPolicy
+from v2s_scaleway.client import MaybeAppliedError, retry_after
 from v2s_scaleway.networks import map_networks
 from v2s_scaleway.settings import ScalewaySettings
 from v2s_scaleway.snapshot import import_size, timeout_for
@@ -23,37 +23,26 @@ def test_tag_helpers() -> None:
     assert object_tags(TAGS, ["x", TAGS[0], "x"]) == [*TAGS, "x"]
 
 
-def test_ambiguous_create_failure_looks_for_the_object_before_retrying() -> None:
+def test_ambiguous_create_failure_is_left_to_the_walker_which_then_adopts() -> None:
     made: list[str] = []
-    policy = RetryPolicy(max_retries=3, sleep=lambda _s: None)
 
     def create() -> str:
         made.append("obj")  # the server made it ...
-        raise MaybeAppliedError("POST: connection reset")  # ... but the reply was lost
+        raise MaybeAppliedError("POST: connection reset", retry_after=2.0)  # ... reply lost
 
-    obj, adopted = create_once(lambda: made[0] if made else None, create, policy=policy,
-                               what="server", address="a")
+    def find() -> str | None:
+        return made[0] if made else None
+
+    with pytest.raises(TransientError, match="finds the object by its tags") as err:
+        create_once(find, create, what="server", address="a")
+    assert err.value.retry_after == 2.0 and len(made) == 1  # no second create here
+    obj, adopted = create_once(find, create, what="server", address="a")  # the walker's retry
     assert (obj, adopted, len(made)) == ("obj", True, 1)
 
 
-def test_ambiguous_failures_give_up_as_transient() -> None:
-    policy = RetryPolicy(max_retries=2, sleep=lambda _s: None)
-    calls: list[int] = []
-
-    def create() -> str:
-        calls.append(1)
-        raise MaybeAppliedError("503")
-
-    with pytest.raises(TransientError, match="found by its tags"):
-        create_once(lambda: None, create, policy=policy, what="image", address="a")
-    assert len(calls) == 3
-
-
-def test_backoff_grows_and_honours_retry_after() -> None:
-    p = RetryPolicy(base=1.0, cap=8.0)
-    assert all(0 <= p.delay(0) <= 1.0 for _ in range(50))
-    assert all(0 <= p.delay(10) <= 8.0 for _ in range(50))
-    assert p.delay(0, "5") == 5.0
+def test_retry_after_header_is_read_as_seconds() -> None:
+    assert retry_after("5") == 5.0 and retry_after("0.5") == 0.5
+    assert retry_after(None) is None and retry_after("Wed, 21 Oct 2026 07:28:00 GMT") is None
 
 
 def test_nics_map_in_mac_order_and_unmapped_is_an_error() -> None:

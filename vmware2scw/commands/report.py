@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from vmware2scw.commands import common as c
-from vmware2scw.config.interpolate import get_attribute, resolve
+from vmware2scw.config.interpolate import resolve
 from vmware2scw.desired import Desired
 from vmware2scw.progress import Event, JsonRenderer, PlainRenderer, RichRenderer, Sink, human_bytes
+from vmware2scw.state.lookup import state_lookup
 from vmware2scw.state.manager import StateManager
-from vmware2scw.state.model import State, Status
-from vmware2scw.values import UNKNOWN
+from vmware2scw.state.model import State
 from vmware2scw.walker import WalkResult
 
 
@@ -47,16 +47,7 @@ def make_sink(json_out: bool, log_path: Path) -> Iterator[Sink]:
 def apply_outputs(sm: StateManager, desired: Desired) -> None:
     """Record the config's (non-sensitive) outputs, resolved against the new state."""
     state = sm.state
-
-    def lookup(address: str, attr: str) -> Any:
-        rs = state.resources.get(address)
-        if rs is None or rs.status is Status.TAINTED:
-            return UNKNOWN
-        try:
-            return get_attribute(rs.attributes, attr)
-        except KeyError:
-            return UNKNOWN
-
+    lookup = state_lookup(state)
     outputs: dict[str, Any] = {}
     for name, spec in sorted(desired.outputs.items()):
         if isinstance(spec, dict) and spec.get("sensitive"):

@@ -12,7 +12,6 @@ import contextlib
 import heapq
 import os
 import queue
-import random
 import signal
 import threading
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from vmware2scw.config.interpolate import TemplateError, get_attribute, resolve
+from vmware2scw.config.interpolate import TemplateError, resolve
 from vmware2scw.diagnostics import Diagnostic, error, warning
 from vmware2scw.errors import StateError, TransientError, V2SError
 from vmware2scw.plan.action import Action
@@ -36,8 +35,8 @@ from vmware2scw.provider import (
     ResourceType,
     lineage_tags,
 )
+from vmware2scw.state.lookup import state_lookup
 from vmware2scw.state.model import ResourceState, State, Status
-from vmware2scw.values import UNKNOWN
 from vmware2scw.walker.model import Outcome, StateSink, WalkOptions, WalkResult
 from vmware2scw.walker.nodes import (
     APPLY,
@@ -260,17 +259,23 @@ class _Walk:
 
     def _attempts(self, node: Node) -> tuple[str, str]:
         self.emit(EventKind.START, node)
-        delay = self.opt.backoff_base
+        policy, first = self.opt.retry, time.monotonic()
         while True:
             node.attempts += 1
             try:
                 self._execute(node)
             except TransientError as exc:
-                if node.attempts >= self.opt.max_attempts or self.cancelled.is_set():
-                    return self._failed(node, exc, f"gave up after {node.attempts} attempts")
-                wait = min(self.opt.backoff_cap, delay) * random.uniform(0.5, 1.0)
-                delay *= 2
-                self.emit(EventKind.RETRY, node, message=f"{exc.message}; retry in {wait:.1f}s")
+                if self.cancelled.is_set():
+                    return self._failed(node, exc, "cancelled")
+                elapsed = time.monotonic() - first
+                wait = policy.next_wait(node.attempts, elapsed, exc.retry_after)
+                if wait is None:
+                    return self._failed(node, exc, f"gave up after {node.attempts} attempts "
+                                        f"in {elapsed:.0f} s")
+                hinted = " (as the service asked)" if exc.retry_after else ""
+                self.emit(EventKind.RETRY, node, message=(
+                    f"{exc.message}; attempt {node.attempts + 1} of {policy.max_attempts} "
+                    f"in {wait:.1f} s{hinted}"))
                 if self.cancelled.wait(wait):
                     return self._failed(node, exc, "cancelled while waiting to retry")
                 continue
@@ -340,17 +345,7 @@ class _Walk:
         unknown_top = {_top(p) for p in c.after_unknown}
         base = {k: v for k, v in (c.after or {}).items() if k not in unknown_top}
         config = c.config if c.config is not None else {}
-        state = self.sm.state
-
-        def lookup(address: str, attr: str) -> Any:
-            rec = state.resources.get(address)
-            if rec is None or rec.status is Status.TAINTED:
-                return UNKNOWN
-            try:
-                return get_attribute(rec.attributes, attr)
-            except KeyError:
-                return UNKNOWN
-
+        lookup = state_lookup(self.sm.state)
         try:
             resolved, unknown = resolve(config, lookup)
         except TemplateError as exc:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vmware2scw.desired import Desired
 from vmware2scw.diagnostics import Diagnostic, has_errors
 from vmware2scw.progress import Sink, null_sink
+from vmware2scw.retry import RetryPolicy
 from vmware2scw.state.model import State
 
 
@@ -29,13 +30,21 @@ class WalkOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
     parallelism: int = Field(default=10, ge=1)
     limits: dict[str, int] = Field(default_factory=dict)  # per ResourceType.kind
-    max_attempts: int = Field(default=5, ge=1)
+    max_attempts: int = Field(default=8, ge=1)  # these four make the RetryPolicy
     backoff_base: float = 1.0  # seconds; doubles per attempt, with jitter
     backoff_cap: float = 30.0
+    retry_deadline: float = Field(default=900.0, gt=0)  # seconds from a node's first try
     work_dir: Path = Path(".v2s")
     desired: Desired | None = None  # sensitive attribute values are taken from here
     on_event: Sink = null_sink
     handle_sigint: bool = True  # install the two-stage Ctrl-C handler (main thread only)
+
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy these options describe."""
+        return RetryPolicy(max_attempts=self.max_attempts, base=self.backoff_base,
+                           cap=self.backoff_cap, deadline=self.retry_deadline)
 
 
 class Outcome(BaseModel):

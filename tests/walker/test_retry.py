@@ -1,0 +1,73 @@
+"""The one retry policy: backoff with jitter, the provider's hint honoured, bounded."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from tests.walker.helpers import MemoryStateManager, chain, change, make_provider, plan_of
+from vmware2scw.progress import Event, EventKind
+from vmware2scw.retry import RetryPolicy
+from vmware2scw.walker import WalkOptions, walk
+
+SERVER = "migration.a.scw_server"
+
+
+def opts(tmp_path: Path, **kw: object) -> WalkOptions:
+    kw.setdefault("backoff_base", 0.001)
+    return WalkOptions(work_dir=tmp_path / "work", handle_sigint=False, **kw)  # type: ignore[arg-type]
+
+
+def test_backoff_doubles_to_the_cap_with_jitter() -> None:
+    p = RetryPolicy(base=1.0, cap=8.0, max_attempts=10, deadline=1e6)
+    rng = random.Random(1)
+    for attempt, ceiling in ((1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)):
+        waits = [p.backoff(attempt, rng) for _ in range(200)]
+        assert all(ceiling / 2 <= w <= ceiling for w in waits)
+        assert max(waits) - min(waits) > ceiling / 4  # jittered, not one fixed value
+
+
+def test_a_hint_is_a_floor_and_the_limits_end_retries() -> None:
+    p = RetryPolicy(base=1.0, cap=8.0, max_attempts=3, deadline=60.0)
+    assert p.next_wait(1, 0.0, hint=20.0) == 20.0  # the service asked: more than the cap
+    assert 0.5 <= (p.next_wait(1, 0.0, hint=0.1) or 0) <= 1.0  # a short hint: backoff rules
+    assert p.next_wait(3, 0.0) is None  # three tries made
+    assert p.next_wait(1, 50.0, hint=20.0) is None  # the wait would end past the deadline
+
+
+def test_walker_waits_as_long_as_the_hint_asks(tmp_path: Path) -> None:
+    prov = make_provider(tmp_path, transient_failures={SERVER: 1}, retry_after=0.3)
+    events: list[Event] = []
+    result = walk(plan_of([change(SERVER, "scw_server")]), MemoryStateManager(),
+                  {"test": prov}, opts(tmp_path, on_event=events.append))
+    assert result.ok, result.diagnostics
+    assert [o.attempts for o in result.outcomes] == [2]
+    retry = next(e for e in events if e.kind is EventKind.RETRY)
+    done = next(e for e in events if e.kind is EventKind.DONE)
+    assert "attempt 2 of 8 in 0.3 s (as the service asked)" in retry.message
+    assert done.time - retry.time >= 0.3  # the backoff alone (base 1 ms) would not wait
+
+
+def test_walker_gives_up_at_the_attempt_limit_and_at_the_deadline(tmp_path: Path) -> None:
+    prov = make_provider(tmp_path, transient_failures={"*": 99})
+    result = walk(plan_of([change(SERVER, "scw_server")]), MemoryStateManager(),
+                  {"test": prov}, opts(tmp_path, max_attempts=3))
+    assert [(o.status, o.attempts) for o in result.outcomes] == [("failed", 3)]
+    assert "gave up after 3 attempts" in result.diagnostics[-1].detail
+    assert prov.calls.count(("apply", SERVER)) == 3
+
+    prov = make_provider(tmp_path, transient_failures={"*": 99}, retry_after=3600.0)
+    result = walk(plan_of([change(SERVER, "scw_server")]), MemoryStateManager(),
+                  {"test": prov}, opts(tmp_path, retry_deadline=60.0))
+    assert [(o.status, o.attempts) for o in result.outcomes] == [("failed", 1)]
+    assert result.seconds < 60  # refused to start a wait that would end past the deadline
+
+
+def test_a_permanent_error_is_never_retried(tmp_path: Path) -> None:
+    prov = make_provider(tmp_path, fail=["*.scw_image"], transient_failures={"*.scw_image": 5})
+    events: list[Event] = []
+    result = walk(plan_of(chain("a")), MemoryStateManager(), {"test": prov},
+                  opts(tmp_path, on_event=events.append))
+    image = next(o for o in result.outcomes if o.address == "migration.a.scw_image")
+    assert (image.status, image.attempts) == ("failed", 1)
+    assert not [e for e in events if e.kind is EventKind.RETRY]
