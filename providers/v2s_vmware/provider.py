@@ -219,7 +219,8 @@ class VMwareProvider:
             ctx.checkpoint(cp)
         if p.get("power_off_source"):
             ctx.progress("power-off", message="shutting the source VM down")
-            cutover.power_off(s, vm, timeout_s=self.settings.shutdown_timeout_s, address=a)
+            cutover.power_off(s, vm, timeout_s=self.settings.shutdown_timeout_s, address=a,
+                              cancelled=ctx.cancelled)
         name = str(p["name"])
         node = snapshot.find_snapshot(snapshot.snapshot_nodes(s, vm), name=name)
         if node is not None:
@@ -228,7 +229,8 @@ class VMwareProvider:
             ctx.progress("snapshot", message=f"creating snapshot {name}")
             desc = "created by v2s; " + "; ".join(ctx.tags)
             moref, created = snapshot.create(s, vm, name=name, description=desc,
-                                             quiesce=bool(p.get("quiesce")), address=a)
+                                             quiesce=bool(p.get("quiesce")), address=a,
+                                             cancelled=ctx.cancelled)
         return {**p, "snapshot_moref": moref, "vm_moref": str(vm._moId),
                 "prior_power_state": cp["prior_power_state"], "created_at": created}
 
@@ -245,9 +247,10 @@ class VMwareProvider:
         node = snapshot.find_snapshot(nodes, moref=str(prior.get("snapshot_moref") or ""),
                                       name=str(prior.get("name") or ""))
         if node is not None:
-            snapshot.remove(s, node.snapshot, address=a)
+            snapshot.remove(s, node.snapshot, address=a, cancelled=ctx.cancelled)
         if prior.get("power_off_source") and ctx.operation == "destroy":
-            cutover.restore(s, vm, str(prior.get("prior_power_state") or ""), address=a)
+            cutover.restore(s, vm, str(prior.get("prior_power_state") or ""), address=a,
+                            cancelled=ctx.cancelled)
 
     def _dc_path(self, datastore: str, address: str) -> str:
         """The datacenter (``dcPath``) holding a datastore: the setting, or the only match."""

@@ -261,10 +261,16 @@ class Session:
         return rows[0][1] if rows else {}
 
     def wait_task(
-        self, task: Any, *, what: str, address: str | None = None, timeout_s: float | None = None
+        self, task: Any, *, what: str, address: str | None = None, timeout_s: float | None = None,
+        cancelled: threading.Event | None = None,
     ) -> Any:
-        """Poll ``info.state`` through the PropertyCollector until the task ends; its result."""
+        """Poll ``info.state`` through the PropertyCollector until the task ends; its result.
+
+        ``cancelled`` ends the wait at once (TransientError); the task itself goes on in
+        vCenter, and the next apply finds what it made (snapshots by name, power by state).
+        """
         deadline = time.monotonic() + (timeout_s or self.settings.timeout_s)
+        stop = cancelled or threading.Event()
         delay = 0.02
         while True:
             info = self.properties(task, "info.state", "info.error", "info.result")
@@ -283,7 +289,9 @@ class Session:
                     address=address,
                     hint="re-run apply to continue waiting",
                 )
-            time.sleep(delay)
+            if stop.wait(delay):
+                raise TransientError(f"cancelled while waiting: {what} (the vCenter task goes on)",
+                                     address=address)
             delay = min(delay * 2, 1.0)
 
     # --- datastore HTTP ----------------------------------------------------------------------

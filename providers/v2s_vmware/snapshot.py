@@ -8,6 +8,7 @@ user's own snapshots.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,11 +63,12 @@ def find_snapshot(nodes: list[Any], *, moref: str = "", name: str = "") -> Any |
 
 
 def create(session: Session, vm: Any, *, name: str, description: str, quiesce: bool,
-           address: str) -> tuple[str, str]:
+           address: str, cancelled: threading.Event | None = None) -> tuple[str, str]:
     """Create a disk-only snapshot and wait for it; returns (snapshot moref, created_at)."""
     task = session.call(lambda _c: vm.CreateSnapshot_Task(
         name=name, description=description, memory=False, quiesce=quiesce))
-    result = session.wait_task(task, what=f"creating snapshot {name!r}", address=address)
+    result = session.wait_task(task, what=f"creating snapshot {name!r}", address=address,
+                               cancelled=cancelled)
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if result is None:
         node = find_snapshot(snapshot_nodes(session, vm), name=name)
@@ -76,14 +78,16 @@ def create(session: Session, vm: Any, *, name: str, description: str, quiesce: b
     return str(result._moId), created
 
 
-def remove(session: Session, snapshot: Any, *, address: str) -> None:
+def remove(session: Session, snapshot: Any, *, address: str,
+           cancelled: threading.Event | None = None) -> None:
     """Remove one snapshot (children kept, disks consolidated) and wait."""
     try:
         task = session.call(lambda _c: snapshot.RemoveSnapshot_Task(
             removeChildren=False, consolidate=True))
     except vim.fault.NotFound:
         return
-    session.wait_task(task, what="removing the v2s snapshot", address=address)
+    session.wait_task(task, what="removing the v2s snapshot", address=address,
+                      cancelled=cancelled)
 
 
 def created_at(node: Any) -> str:
