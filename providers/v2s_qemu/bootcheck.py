@@ -10,21 +10,20 @@ the console log either way. Disks are opened with ``-snapshot``: never modified.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from v2s_qemu.kvm import accelerator, die_with_parent
+from v2s_qemu import lifeline
+from v2s_qemu.kvm import accelerator
 
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
@@ -43,6 +42,7 @@ FATAL = (
     (re.compile(r"You are in emergency mode"), "system in emergency mode"),
     (re.compile(r"grub rescue>"), "GRUB rescue prompt"),
 )
+CANCELLED = "cancelled"
 SCW_NET = "10.0.2.0/24"  # qemu user networking: DHCP hands out 10.0.2.15
 VMW_NET = ("192.168.50.0/24", "192.168.50.1")  # matches the lab guest's static ens192
 
@@ -158,12 +158,14 @@ def boot_check(
     tcp_ports: Sequence[int] = (),
     memory_mb: int = 1024,
     on_progress: Callable[[str], None] | None = None,
+    cancelled: threading.Event | None = None,
 ) -> BootResult:
     """Boot ``disks`` and watch ttyS0; never raises for a guest that fails to boot.
 
     Success needs every requirement: the marker line with an IPv4 (``expect_marker``),
     a login prompt (``require_login``) and each guest TCP port in ``tcp_ports``
     answering through a loopback forward. ``firmware`` defaults to efi for scaleway.
+    ``cancelled`` stops qemu within a second (reason ``CANCELLED``).
     """
     if mode not in ("scaleway", "vmware"):
         raise ValueError(f"unknown boot mode {mode!r}")
@@ -175,21 +177,16 @@ def boot_check(
         work = Path(tmp)
         (work / "console.log").touch()
         argv = qemu_argv(disks, mode, firmware, work, accel, hostfwd, memory_mb)
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
+        qemu = lifeline.spawn(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         try:
             return _watch(
-                proc, work / "console.log", start, timeout, mode, accel,
-                expect_marker, require_login, hostfwd, on_progress,
+                qemu.proc, work / "console.log", start, timeout, mode, accel,
+                expect_marker, require_login, hostfwd, on_progress, cancelled or threading.Event(),
             )  # fmt: skip
         finally:
-            _stop(proc)
+            qemu.stop()
 
 
 def _watch(
@@ -203,6 +200,7 @@ def _watch(
     require_login: bool,
     hostfwd: Mapping[int, int],
     on_progress: Callable[[str], None] | None,
+    cancelled: threading.Event,
 ) -> BootResult:
     answered: set[int] = set()
     last_note = ""
@@ -247,20 +245,12 @@ def _watch(
             return BootResult(ok=False, reason=f"qemu exited: {err.strip()[-500:]}", **facts)  # type: ignore[arg-type]
         if elapsed > timeout:
             return BootResult(ok=False, reason=f"timed out after {timeout:.0f} s", **facts)  # type: ignore[arg-type]
+        if cancelled.is_set():
+            return BootResult(ok=False, reason=CANCELLED, **facts)  # type: ignore[arg-type]
         if on_progress:
             lines = text.strip().splitlines()
             note = lines[-1][:120] if lines else ""
             if note and note != last_note:
                 on_progress(note)
                 last_note = note
-        time.sleep(1.0)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Kill qemu (its own session) and reap it."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    if proc.stderr:
-        proc.stderr.close()
+        cancelled.wait(1.0)

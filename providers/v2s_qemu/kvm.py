@@ -9,24 +9,17 @@ as its "cannot mount root" panic within a few seconds. ``V2S_ACCEL=tcg|kvm`` ove
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import os
-import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from v2s_qemu import lifeline
+
 PROBE_SECONDS = 20.0
 PANIC = b"Kernel panic"
-
-
-def die_with_parent() -> None:
-    """In a child before exec: get SIGKILL when the parent dies (no orphaned qemu)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _stamp() -> Path:
@@ -66,14 +59,8 @@ def _probe() -> bool:
             "-chardev", f"file,id=ser0,path={log}", "-serial", "chardev:ser0",
         ]  # fmt: skip
         try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
+            qemu = lifeline.spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
         except OSError:
             return False
         try:
@@ -81,14 +68,12 @@ def _probe() -> bool:
             while time.monotonic() < deadline:
                 if log.exists() and PANIC in log.read_bytes():
                     return True
-                if proc.poll() is not None:
+                if qemu.proc.poll() is not None:
                     return False
                 time.sleep(0.2)
             return False
         finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
+            qemu.stop()
 
 
 def accelerator() -> str:

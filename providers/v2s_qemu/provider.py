@@ -23,10 +23,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2s_qemu import qcow2
-from v2s_qemu.bootcheck import boot_check
+from v2s_qemu.bootcheck import CANCELLED, boot_check
 from v2s_qemu.convert import ConversionError, ConvertOptions, convert_vm
 from v2s_qemu.windows import convert_windows
-from vmware2scw.errors import ProviderError
+from vmware2scw.errors import ProviderError, TransientError
 from vmware2scw.provider import (
     ApplyContext,
     ApplyRequest,
@@ -286,7 +286,10 @@ class QemuProvider:
         r = boot_check(
             parts, "scaleway", timeout=self.settings.verify_timeout, require_login=True,
             on_progress=lambda line: ctx.progress("verify", None, None, line),
+            cancelled=ctx.cancelled,
         )  # fmt: skip
+        if r.reason == CANCELLED:
+            raise TransientError("cancelled during the verify boot", address=address)
         if not r.ok:
             raise ConversionError(
                 f"verify boot failed ({r.reason}, {r.seconds:.0f} s); console tail:\n{r.tail()}"

@@ -15,13 +15,11 @@ qemu is stopped when the server stops or disappears, and when the lab closes.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import queue
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -32,10 +30,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from v2s_qemu import lifeline
 from v2s_qemu.bootcheck import ANSI_RE, FATAL, LOGIN_RE, MARKER_RE, qemu_argv
 from v2s_qemu.kvm import accelerator
 
-_PR_SET_PDEATHSIG = 1
 _MARKER_LINE = re.compile(r"^.*V2S-MARKER .*$", re.MULTILINE)
 
 
@@ -133,11 +131,6 @@ class Relay:
         self.sock.close()
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 class GuestBoots:
     """Boots running simulator servers under qemu; see the module docstring."""
 
@@ -157,7 +150,7 @@ class GuestBoots:
         self.is_running = is_running or (lambda _sid: True)
         self.records: dict[str, BootRecord] = {}
         self._relays: dict[tuple[str, int], Relay] = {}
-        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._procs: dict[str, lifeline.Guarded] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._spawn_q: queue.Queue[tuple[list[str], dict[str, str], queue.Queue[Any]] | None] = (
@@ -209,7 +202,7 @@ class GuestBoots:
     def pids(self) -> list[int]:
         """qemu processes still running."""
         with self._lock:
-            return [p.pid for p in self._procs.values() if p.poll() is None]
+            return [g.proc.pid for g in self._procs.values() if g.proc.poll() is None]
 
     # -- what the resolver and the simulator call -------------------------------
     def relay(self, server_id: str, port: int) -> Relay:
@@ -246,33 +239,28 @@ class GuestBoots:
 
     def stop_server(self, server_id: str, why: str = "server stopped") -> None:
         with self._lock:
-            proc = self._procs.pop(server_id, None)
+            guard = self._procs.pop(server_id, None)
             relays = [k for k in self._relays if k[0] == server_id]
             closing = [self._relays.pop(k) for k in relays]
         for r in closing:
             r.close()
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if guard is not None:
+            running = guard.proc.poll() is None
+            guard.stop()
             rec = self.records.get(server_id)
-            if rec is not None and rec.state in ("booting", "up"):
+            if running and rec is not None and rec.state in ("booting", "up"):
                 rec.state, rec.reason = "stopped", why
-        elif proc is not None:
-            proc.wait()
         shutil.rmtree(self.work_dir / server_id, ignore_errors=True)
 
     # -- internals ----------------------------------------------------------------
     def _spawner(self) -> None:
-        """Start qemu from this long-lived thread: PDEATHSIG is tied to the spawning
-        thread, so a killed lab takes its guests with it."""
+        """Start qemu, watched (v2s_qemu.lifeline): a killed lab takes its guests with it."""
         while (item := self._spawn_q.get()) is not None:
             argv, env, reply = item
             try:
-                reply.put(subprocess.Popen(
+                reply.put(lifeline.spawn(
                     argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE, env=env, start_new_session=True,
-                    preexec_fn=_die_with_parent,
+                    stderr=subprocess.PIPE, env=env,
                 ))  # fmt: skip
             except OSError as exc:
                 reply.put(exc)
@@ -304,7 +292,7 @@ class GuestBoots:
             raise got
         with self._lock:
             self._procs[server_id] = got
-        proc: subprocess.Popen[bytes] = got
+        proc: subprocess.Popen[bytes] = got.proc
         start = time.monotonic()
         answered: set[int] = set()
         while True:
