@@ -1,20 +1,24 @@
 """The one exception tree of v2s.
 
-    V2SError                      base; carries an optional resource address
+    V2SError                      base; carries an optional resource address and hint
     ├── ConfigError               bad desired-state file (has file:line:column)
+    ├── AddressError              a malformed resource address (vmware2scw.addresses)
     ├── StateError                unreadable / incompatible state
     │   └── LockError             the state is locked by someone else
     ├── StalePlanError            a saved plan no longer matches state or source
     └── ProviderError             a provider call failed; not retried
-        ├── TransientError        ... and may succeed when retried (the walker retries)
-        │   └── ApiTransientError      v2s_scaleway: 429, 5xx, reset (.status)
-        │       └── MaybeAppliedError  a create that may have landed: found by tags
+        ├── TransientError        ... and may succeed when retried (.retry_after: a hint)
+        │   └── ApiTransientError       v2s_scaleway: 429, 5xx, reset (.status)
+        │       └── MaybeAppliedError   a create that may have landed: found by its tags
         ├── ApiError              v2s_scaleway: the API refused a request (.status, .type)
-        ├── ConversionError       v2s_qemu: the guest could not be converted
-        └── BootCheckError        v2s_qemu: the converted guest did not boot
+        ├── ConversionError       v2s_qemu: the guest could not be converted, from
+        ├── GuestfishError          a guestfish command that failed,
+        ├── ImageError              qemu-img output Scaleway would refuse,
+        ├── LayoutError             a boot disk BIOS -> UEFI cannot convert,
+        └── UnsupportedGuest        a guest OS the conversion does not handle
 
-Providers raise only these (their own classes derive from ``ProviderError``);
-``TransientError.retry_after`` is the provider's hint for the walker's next try.
+Providers raise only these (their own classes derive from ``ProviderError``). The
+walker retries ``TransientError`` alone, by the one policy in ``vmware2scw.retry``.
 """
 
 from __future__ import annotations

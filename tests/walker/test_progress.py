@@ -68,6 +68,8 @@ def test_rich_renderer_prints_outcomes_on_a_terminal() -> None:
         r(ev(EventKind.START, 1.0))
         r(ev(EventKind.PROGRESS, 2.0, done=GiB, total=2 * GiB, phase="copy"))
         assert A in r.running
+        r(ev(EventKind.RETRY, 2.5, message="HTTP 503 [busy]; attempt 2 of 8 in 1.5 s"))
         r(ev(EventKind.FAILED, 3.0, message="boom"))
         assert A not in r.running
     assert f"{A}: apply failed" in out.getvalue() and "boom" in out.getvalue()
+    assert f"{A}: apply retry: HTTP 503 [busy]; attempt 2 of 8 in 1.5 s" in out.getvalue()
