@@ -109,6 +109,6 @@ def session(disks: Sequence[Path], env: dict[str, str]) -> Iterator[Guestfish]:
     finally:
         try:
             g("exit")
-        except GuestfishError:
+        except ProviderError:  # failed, timed out or cancelled: stop it the hard way
             with contextlib.suppress(ProcessLookupError):
                 os.kill(g.pid, signal.SIGKILL)

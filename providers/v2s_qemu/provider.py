@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from v2s_qemu import qcow2
+from v2s_qemu import qcow2, tools
 from v2s_qemu.bootcheck import CANCELLED, boot_check
 from v2s_qemu.convert import ConversionError, ConvertOptions, convert_vm
 from v2s_qemu.windows import convert_windows
@@ -240,20 +240,20 @@ class QemuProvider:
         )  # fmt: skip
         cache = self.settings.guestfs_cache_dir or (self.work / "guestfs-cache")
         try:
-            if cfg.guest_family == "windows":
-                assert self.settings.virtio_win_iso is not None
-                changes = convert_windows(
-                    disks[0], parts[0], self.settings.virtio_win_iso, conv_dir / "work", cache,
-                    cfg.compress,
-                )  # fmt: skip
-            else:
-                res = convert_vm(
-                    disks, parts, options, conv_dir / "work", cache, ctx.progress, ctx.cancelled
-                )
-                changes = list(res.changes)
-            if cfg.verify_boot:
-                self._verify(address, parts, ctx)
-                changes.append("verified: boots under OVMF + virtio-scsi + virtio-net")
+            with tools.cancellable(ctx.cancelled):
+                if cfg.guest_family == "windows":
+                    assert self.settings.virtio_win_iso is not None
+                    changes = convert_windows(
+                        disks[0], parts[0], self.settings.virtio_win_iso, conv_dir / "work",
+                        cache, cfg.compress,
+                    )  # fmt: skip
+                else:
+                    res = convert_vm(disks, parts, options, conv_dir / "work", cache,
+                                     ctx.progress, ctx.cancelled)
+                    changes = list(res.changes)
+                if cfg.verify_boot:
+                    self._verify(address, parts, ctx)
+                    changes.append("verified: boots under OVMF + virtio-scsi + virtio-net")
         except ConversionError as e:
             shutil.rmtree(conv_dir, ignore_errors=True)
             raise ProviderError(
