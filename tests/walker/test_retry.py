@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import random
+import threading
 from pathlib import Path
 
+import pytest
+
 from tests.walker.helpers import MemoryStateManager, chain, change, make_provider, plan_of
+from vmware2scw.errors import ProviderError, TransientError
 from vmware2scw.progress import Event, EventKind
 from vmware2scw.retry import RetryPolicy
 from vmware2scw.walker import WalkOptions, walk
@@ -71,3 +75,33 @@ def test_a_permanent_error_is_never_retried(tmp_path: Path) -> None:
     image = next(o for o in result.outcomes if o.address == "migration.a.scw_image")
     assert (image.status, image.attempts) == ("failed", 1)
     assert not [e for e in events if e.kind is EventKind.RETRY]
+
+
+def test_call_retries_transient_failures_then_gives_up_or_stops_on_cancel() -> None:
+    p = RetryPolicy(base=0.001, cap=0.01, max_attempts=4)
+    tries: list[int] = []
+
+    def flaky() -> str:
+        tries.append(1)
+        if len(tries) < 3:
+            raise TransientError("HTTP 503", retry_after=0.001)
+        return "read"
+
+    assert p.call(flaky, "refresh") == "read" and len(tries) == 3
+    tries.clear()
+
+    def down() -> str:
+        tries.append(1)
+        raise TransientError("HTTP 503")
+
+    with pytest.raises(TransientError):
+        p.call(down, "refresh")
+    assert len(tries) == 4
+    tries.clear()
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(TransientError):
+        p.call(down, "refresh", cancelled=stop)
+    assert len(tries) == 1
+    with pytest.raises(ProviderError):  # not transient: never retried
+        p.call(lambda: (_ for _ in ()).throw(ProviderError("bad request")), "refresh")
