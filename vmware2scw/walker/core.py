@@ -270,8 +270,8 @@ class _Walk:
                 elapsed = time.monotonic() - first
                 wait = policy.next_wait(node.attempts, elapsed, exc.retry_after)
                 if wait is None:
-                    return self._failed(node, exc, f"gave up after {node.attempts} attempts "
-                                        f"in {elapsed:.0f} s")
+                    tries = f"{node.attempts} attempt" + ("s" if node.attempts > 1 else "")
+                    return self._failed(node, exc, f"gave up after {tries} in {elapsed:.0f} s")
                 hinted = " (as the service asked)" if exc.retry_after else ""
                 self.emit(EventKind.RETRY, node, message=(
                     f"{exc.message}; attempt {node.attempts + 1} of {policy.max_attempts} "

@@ -39,7 +39,6 @@ class WalkOptions(BaseModel):
     on_event: Sink = null_sink
     handle_sigint: bool = True  # install the two-stage Ctrl-C handler (main thread only)
 
-
     @property
     def retry(self) -> RetryPolicy:
         """The retry policy these options describe."""
