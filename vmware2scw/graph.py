@@ -82,6 +82,11 @@ def topo_order(g: nx.DiGraph) -> list[str]:
     return [str(n) for n in nx.lexicographical_topological_sort(g, key=key)]
 
 
+def generations(g: nx.DiGraph) -> dict[str, int]:
+    """Each node's depth: 0 for nodes without dependencies, else 1 + the deepest one."""
+    return {str(n): i for i, gen in enumerate(nx.topological_generations(g)) for n in gen}
+
+
 def _closure(g: nx.DiGraph, addrs: Iterable[str], step: Callable[..., set[Any]]) -> set[str]:
     out: set[str] = set()
     for a in addrs:

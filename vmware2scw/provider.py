@@ -17,7 +17,7 @@ Errors are raised as :class:`vmware2scw.errors.ProviderError` (or its subclass
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vmware2scw.diagnostics import Diagnostic
 
 Attrs = dict[str, Any]
+PRICE_ATTRIBUTE = "monthly_price"  # a planned new object's €/month, summed by the plan
 
 
 class _Frozen(BaseModel):
@@ -46,6 +47,23 @@ class ResourceType(_Frozen):
     # powering a cold-cutover source VM back on); otherwise only the record is dropped
     delete_tombstone_on_destroy: bool = False
     config_model: type[BaseModel] | None = None  # desired attributes, for validation and schemas
+    attributes: frozenset[str] = frozenset()  # desired attributes when there is no config_model
+    stage: str = ""  # the run report's stage (snapshot, export, convert, upload, ...)
+    size_attribute: str = ""  # the attribute holding the bytes an apply moved (report)
+    changes_attribute: str = ""  # a list of what was changed in the guest (report)
+    summary_attributes: tuple[str, ...] = ()  # what the report shows of the result (report)
+
+    def attribute_names(self) -> frozenset[str]:
+        """Every attribute a reference may name: desired (model or list) and computed."""
+        model = frozenset(self.config_model.model_fields) if self.config_model else frozenset()
+        return model | self.attributes | self.computed
+
+    def replace_paths(self, prior: Attrs, desired: Attrs, unknown: frozenset[str]) -> list[str]:
+        """The force-new attributes whose change (or unknown new value) forces a replace."""
+        return sorted(
+            a for a in self.force_new
+            if a in desired and (a in unknown or prior.get(a) != desired.get(a))
+        )
 
 
 # --- configure -------------------------------------------------------------------------------
@@ -118,6 +136,73 @@ class InventoryRequest(_Frozen):
 
 class InventoryResponse(_Frozen):
     vms: tuple[VMFacts, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+# --- roles and blueprints (DESIGN §12) ---------------------------------------------------------
+
+ROLES = ("source", "converter", "target")  # what a provider block may be bound to
+
+
+class BlueprintStep(_Frozen):
+    """One step of a blueprint: the provider bound to ``role`` composes ``phase``."""
+
+    role: str
+    phase: str
+
+
+class Blueprint(_Frozen):
+    """A migration's resource shape for one transport and mode: steps in data-flow order."""
+
+    transport: str
+    mode: str
+    steps: tuple[BlueprintStep, ...]
+    description: str = ""
+
+
+class Handoff(_Frozen):
+    """What one step passes to the next: per disk, ``${address.attr}`` references."""
+
+    disks: tuple[Attrs, ...] = ()
+    after: tuple[str, ...] = ()  # addresses every resource of the next step depends on
+
+
+class ResourceSpec(_Frozen):
+    """One resource a step composes (attributes may hold ``${address.attr}`` templates)."""
+
+    address: str
+    type: str
+    attributes: Attrs
+    depends_on: tuple[str, ...] = ()
+
+
+class ConfigProblem(_Frozen):
+    """A refused migration setting; ``path`` is relative to the migration (``target.name``)."""
+
+    path: tuple[str | int, ...]
+    message: str
+
+
+class ComposeRequest(_Frozen):
+    """Compose one step of one migration instance (pure: no remote call)."""
+
+    role: str
+    phase: str
+    blueprint: Blueprint
+    name: str  # the migration's name in the config (``web-01``, or ``app`` for app["app-03"])
+    module: str  # ``migration.web-01``: every address of the instance starts with it
+    label: str  # path-safe instance name for object keys: ``web-01`` or ``app/app-03``
+    lineage: str
+    vm: VMFacts
+    migration: Attrs  # the migration block (source, target, cutover, convert, verify)
+    settings: Attrs  # the bound provider block's settings, secrets left out
+    upstream: Handoff = Handoff()
+
+
+class ComposeResponse(_Frozen):
+    resources: tuple[ResourceSpec, ...] = ()
+    handoff: Handoff = Handoff()
+    problems: tuple[ConfigProblem, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
@@ -210,10 +295,19 @@ class Provider(Protocol):
     """A back end. Instantiated once per run, then ``configure``-d."""
 
     name: str
-    settings_model: type[BaseModel] | None
+    settings_model: type[BaseModel] | None  # the provider block's settings (schemas, errors)
+    roles: frozenset[str]  # the ROLES this plug-in can play (defaults: registry.default_for)
 
     def resource_types(self) -> Mapping[str, ResourceType]:
         """The resource types this provider manages, by type name."""
+        ...
+
+    def blueprints(self) -> tuple[Blueprint, ...]:
+        """The blueprints a target offers (first: the default); other roles return ()."""
+        ...
+
+    def compose(self, req: ComposeRequest) -> ComposeResponse:
+        """The resources of one blueprint step of one migration instance; pure."""
         ...
 
     def configure(self, req: ConfigureRequest) -> ConfigureResponse:
@@ -247,6 +341,24 @@ class SourceProvider(Provider, Protocol):
 
     def inventory(self, req: InventoryRequest) -> InventoryResponse:
         """All VMs matching the patterns, read in one batch."""
+        ...
+
+
+@runtime_checkable
+class StarterSource(Protocol):
+    """A source provider that writes a starter ``migrations:`` block (`v2s inventory --yaml`)."""
+
+    def starter_yaml(self, vms: Sequence[VMFacts], catalogue: Mapping[str, Any] | None) -> str:
+        """YAML for these VMs; ``catalogue`` (instance type -> facts) picks types when given."""
+        ...
+
+
+@runtime_checkable
+class CatalogueProvider(Protocol):
+    """A target provider whose instance catalogue can suggest types."""
+
+    def catalogue_map(self) -> Mapping[str, Any]:
+        """Instance type name -> ncpus, ram, arch, prices (read on demand)."""
         ...
 
 

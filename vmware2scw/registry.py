@@ -23,11 +23,26 @@ from vmware2scw.provider import (
 from vmware2scw.workdir import private_dir
 
 GROUP = "vmware2scw.providers"
+DEFAULTS_GROUP = "vmware2scw.default_roles"  # plug-in name -> the roles it plays by default
 
 
 def available() -> list[str]:
     """Names of the installed provider plug-ins."""
     return sorted({ep.name for ep in entry_points(group=GROUP)})
+
+
+def default_for(role: str) -> list[str]:
+    """Installed plug-ins that play ``role`` when a config binds none (light: no provider
+    module is imported, only the entry point's package constant)."""
+    found = []
+    for ep in entry_points(group=DEFAULTS_GROUP):
+        try:
+            roles = ep.load()
+        except ImportError:
+            continue
+        if role in roles:
+            found.append(ep.name)
+    return sorted(found)
 
 
 def instantiate(source: str) -> Provider:

@@ -1,6 +1,6 @@
 """The run report written after each apply: Markdown, HTML and JSON under ``reports/``.
 
-Per migration: each stage (snapshot, export, convert, upload, import, image, server)
+Per migration: each stage (named by the resource type's schema), in dependency order,
 with its duration, bytes and throughput, what the conversion changed in the guest,
 and the validation notes (diagnostics) of the plan and the run. Values only: the
 state already holds no secrets, and sensitive attributes are never read here.
@@ -11,28 +11,20 @@ from __future__ import annotations
 import html
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from vmware2scw.diagnostics import Diagnostic
+from vmware2scw.graph import from_edges, generations
 from vmware2scw.plan.model import Plan
 from vmware2scw.progress import human_bytes
+from vmware2scw.provider import ResourceType
 from vmware2scw.state.model import State
 from vmware2scw.walker import WalkResult
 from vmware2scw.workdir import private_dir
-
-STAGES = {
-    "vmware_snapshot": "snapshot",
-    "disk_export": "export",
-    "qcow2_artifact": "convert",
-    "s3_object": "upload",
-    "scw_snapshot": "import",
-    "scw_image": "image",
-    "scw_server": "server",
-}
-_SIZE_KEYS = {"disk_export": "allocated_bytes", "qcow2_artifact": "size", "s3_object": "size"}
 
 
 class StageRow(BaseModel):
@@ -47,6 +39,7 @@ class StageRow(BaseModel):
     bytes: int
     attempts: int
     message: str = ""
+    data_path: bool = False  # the resource moves the guest's bytes (export, convert, upload)
 
     @property
     def throughput(self) -> float | None:
@@ -91,7 +84,7 @@ class RunReport(BaseModel):
     def bytes_moved(self) -> int:
         """Bytes exported, converted and uploaded (the data path)."""
         return sum(r.bytes for m in self.migrations for r in m.rows
-                   if r.stage in ("export", "convert", "upload") and r.operation == "apply")
+                   if r.data_path and r.operation == "apply")
 
 
 def _note(d: Diagnostic) -> str:
@@ -100,41 +93,50 @@ def _note(d: Diagnostic) -> str:
 
 
 def build_report(result: WalkResult, plan: Plan, state: State, operation: str,
-                 started: float | None = None) -> RunReport:
-    """Collect the report from the walk's outcomes, the plan and the state after it."""
+                 started: float | None = None,
+                 types: Mapping[str, ResourceType] | None = None) -> RunReport:
+    """Collect the report from the walk's outcomes, the plan and the state after it.
+
+    ``types`` (resource type name -> schema, from the providers) names each row's stage.
+    """
+    schemas = types or {}
     changes = {c.address: c for c in plan.changes}
     by_migration: dict[str, list[StageRow]] = {}
     for o in result.outcomes:
         change = changes.get(o.address)
         rs = state.resources.get(o.address)
         rtype = change.type if change else (rs.type if rs else "")
+        schema = schemas.get(rtype)
         migration = (change.migration if change else "") or (rs.migration if rs else "") or "-"
         size = o.bytes
-        if not size and rs is not None and o.operation == "apply" and rtype in _SIZE_KEYS:
-            raw = rs.attributes.get(_SIZE_KEYS[rtype]) or rs.attributes.get("size")
+        size_key = schema.size_attribute if schema is not None else ""
+        if not size and rs is not None and o.operation == "apply" and size_key:
+            raw = rs.attributes.get(size_key) or rs.attributes.get("size")
             size = int(raw) if isinstance(raw, int | float) else 0
         by_migration.setdefault(migration, []).append(StageRow(
-            address=o.address, stage=STAGES.get(rtype, rtype), operation=o.operation,
-            status=o.status, seconds=o.seconds, bytes=size, attempts=o.attempts,
-            message=o.message))  # fmt: skip
+            address=o.address, stage=(schema.stage if schema and schema.stage else rtype),
+            operation=o.operation, status=o.status, seconds=o.seconds, bytes=size,
+            attempts=o.attempts, message=o.message, data_path=bool(size_key)))  # fmt: skip
     diags = (*plan.diagnostics, *result.diagnostics)
-    order = {stage: i for i, stage in enumerate(STAGES.values())}
+    depth = generations(from_edges(
+        [*changes, *state.resources],
+        [(d, c.address) for c in plan.changes for d in c.depends_on]
+        + [(d, rs.address) for rs in state.resources.values() for d in rs.dependencies]))
     ops = {"apply": 0, "cleanup": 1, "delete": 2}
     migrations = []
     for name, unsorted in sorted(by_migration.items()):
-        rows = sorted(unsorted, key=lambda r: (order.get(r.stage, len(order)),
+        rows = sorted(unsorted, key=lambda r: (depth.get(r.address, 0),
                                                ops.get(r.operation, 3), r.address))
         guest: list[str] = []
         server: dict[str, Any] = {}
         for rs in state.resources.values():
-            if rs.migration != name:
+            schema = schemas.get(rs.type)
+            if rs.migration != name or schema is None:
                 continue
-            if rs.type == "qcow2_artifact":
-                guest += [str(x) for x in rs.attributes.get("changes") or []]
-            if rs.type == "scw_server":
-                server = {k: rs.attributes.get(k) for k in (
-                    "id", "name", "commercial_type", "state", "public_ip_address",
-                    "monthly_price", "verify_tcp")}  # fmt: skip
+            if schema.changes_attribute:
+                guest += [str(x) for x in rs.attributes.get(schema.changes_attribute) or []]
+            if schema.summary_attributes:
+                server = {k: rs.attributes.get(k) for k in schema.summary_attributes}
         notes = [_note(d) for d in diags if d.address and _migration_of(d.address) == name]
         migrations.append(MigrationReport(
             name=name, rows=tuple(rows), guest_changes=tuple(dict.fromkeys(guest)),
@@ -234,9 +236,10 @@ def render_html(rep: RunReport) -> str:
 
 
 def write_report(result: WalkResult, plan: Plan, state: State, work_dir: Path,
-                 operation: str = "apply", started: float | None = None) -> Path:
+                 operation: str = "apply", started: float | None = None,
+                 types: Mapping[str, ResourceType] | None = None) -> Path:
     """Write ``<work_dir>/reports/<operation>-<time>.{md,html,json}``; returns the .md path."""
-    rep = build_report(result, plan, state, operation, started)
+    rep = build_report(result, plan, state, operation, started, types)
     folder = private_dir(work_dir / "reports")
     stem = f"{operation}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}"
     md = folder / f"{stem}.md"

@@ -23,8 +23,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from v2s_qemu import qcow2, tools
+from v2s_qemu.blueprint import PHASES, compose_convert
 from v2s_qemu.bootcheck import CANCELLED, boot_check
 from v2s_qemu.convert import ConversionError, ConvertOptions, convert_vm
+from v2s_qemu.types import COMPUTED, RESOURCE_TYPES, Qcow2ArtifactConfig
 from v2s_qemu.windows import convert_windows
 from vmware2scw.errors import ProviderError, TransientError
 from vmware2scw.provider import (
@@ -32,6 +34,9 @@ from vmware2scw.provider import (
     ApplyRequest,
     ApplyResponse,
     Attrs,
+    Blueprint,
+    ComposeRequest,
+    ComposeResponse,
     ConfigureRequest,
     ConfigureResponse,
     DeleteRequest,
@@ -57,44 +62,12 @@ class QemuSettings(BaseModel):
     guestfs_cache_dir: Path | None = None
 
 
-class Qcow2ArtifactConfig(BaseModel):
-    """Desired attributes of ``qcow2_artifact`` (docs/resources.md)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    vm: str
-    disk_index: int = Field(ge=0)
-    disks: list[str | None]
-    disk_sha256: str | None = None
-    guest_family: str = "linux"
-    firmware: str = "bios"
-    network: str = "dhcp"
-    compress: bool = False
-    verify_boot: bool = False
-
-
-FORCE_NEW = frozenset(
-    {"vm", "disk_index", "disks", "disk_sha256", "guest_family", "firmware", "network",
-     "compress", "verify_boot"}
-)  # fmt: skip
-COMPUTED = frozenset({"path", "size", "virtual_size", "sha256", "format", "changes"})
-RESOURCE_TYPES = {
-    "qcow2_artifact": ResourceType(
-        name="qcow2_artifact",
-        transient=True,
-        kind="convert",
-        force_new=FORCE_NEW,
-        computed=COMPUTED,
-        config_model=Qcow2ArtifactConfig,
-    )
-}
-
-
 class QemuProvider:
     """Converts exported disks into Scaleway-ready qcow2 files on the local machine."""
 
     name = "qemu"
     settings_model: type[BaseModel] | None = QemuSettings
+    roles = frozenset({"converter"})
 
     def __init__(self) -> None:
         self.settings = QemuSettings()
@@ -102,6 +75,15 @@ class QemuProvider:
 
     def resource_types(self) -> Mapping[str, ResourceType]:
         return RESOURCE_TYPES
+
+    def blueprints(self) -> tuple[Blueprint, ...]:
+        return ()
+
+    def compose(self, req: ComposeRequest) -> ComposeResponse:
+        """The converter step (phase ``convert``): one qcow2 artifact per disk."""
+        if req.phase not in PHASES:
+            raise ProviderError(f"the qemu provider cannot compose phase {req.phase!r}")
+        return compose_convert(req)
 
     def configure(self, req: ConfigureRequest) -> ConfigureResponse:
         try:

@@ -14,13 +14,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vmware2scw.diagnostics import Diagnostic, warning
+from vmware2scw.diagnostics import Diagnostic, error, warning
 from vmware2scw.errors import ProviderError
 from vmware2scw.provider import (
     ApplyContext,
     ApplyRequest,
     ApplyResponse,
     Attrs,
+    Blueprint,
+    ComposeRequest,
+    ComposeResponse,
     ConfigureRequest,
     ConfigureResponse,
     DeleteRequest,
@@ -33,10 +36,11 @@ from vmware2scw.provider import (
 )
 
 from . import image as image_mod
+from . import names, server_plan
 from . import server as server_mod
-from . import server_plan
 from . import snapshot as snapshot_mod
 from .adopt import address_tag, has_tags, tag_value
+from .blueprint import BLUEPRINTS, PHASES, compose_import
 from .catalogue import Catalogue, Offer
 from .client import ScalewayClient
 from .s3client import delete_object, ensure_bucket, list_prefix
@@ -50,31 +54,7 @@ from .settings import (
     region_of,
     resolve_credentials,
 )
-
-RESOURCE_TYPES: dict[str, ResourceType] = {
-    "s3_object": ResourceType(
-        name="s3_object", transient=True, kind="upload",
-        force_new=frozenset({"source_sha256", "bucket", "key", "region"}),
-        computed=frozenset({"etag", "size", "sha256", "upload_id"}),
-    ),
-    "scw_snapshot": ResourceType(
-        name="scw_snapshot", kind="api",
-        force_new=frozenset({"zone", "bucket", "key", "size_bytes"}),
-        computed=frozenset({"id", "status", "size"}),
-    ),
-    "scw_image": ResourceType(
-        name="scw_image", kind="api",
-        force_new=frozenset({"zone", "arch", "root_snapshot_id", "extra_snapshot_ids"}),
-        computed=frozenset({"id", "state"}),
-    ),
-    "scw_server": ResourceType(
-        name="scw_server", kind="api",
-        force_new=frozenset({"zone", "image_id", "security_group", "public_ip",
-                             "private_networks"}),
-        computed=frozenset({"id", "state", "public_ip_address", "private_ips", "volume_ids",
-                            "monthly_price"}),
-    ),
-}
+from .types import RESOURCE_TYPES
 
 
 class ScalewayProvider:
@@ -82,6 +62,7 @@ class ScalewayProvider:
 
     name = "scaleway"
     settings_model = ScalewaySettings
+    roles = frozenset({"target"})
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = environ
@@ -99,6 +80,15 @@ class ScalewayProvider:
 
     def resource_types(self) -> Mapping[str, ResourceType]:
         return RESOURCE_TYPES
+
+    def blueprints(self) -> tuple[Blueprint, ...]:
+        return BLUEPRINTS
+
+    def compose(self, req: ComposeRequest) -> ComposeResponse:
+        """The target step (phase ``import``): upload, import, image and server."""
+        if req.phase not in PHASES:
+            raise ProviderError(f"the scaleway provider cannot compose phase {req.phase!r}")
+        return compose_import(req)
 
     def configure(self, req: ConfigureRequest) -> ConfigureResponse:
         """Validate settings and resolve credentials; no network call is made here."""
@@ -279,6 +269,12 @@ class ScalewayProvider:
                 unknown.add(attr)
             else:
                 planned[attr] = req.prior.get(attr) if req.prior else None
+        name = planned.get("name")
+        if isinstance(name, str) and "name" not in unknown:  # a name built from a reference
+            limit = names.SERVER_MAX if req.type == "scw_server" else names.OBJECT_MAX
+            why = names.problem(name, limit=limit, what=f"the {req.type} name")
+            if why:
+                diags.append(error(why, "change target.name", address=req.address))
         if req.type == "scw_server":
             diags += server_plan.notes(self.catalogue, self._zone(planned), req.address,
                                        req.prior, planned, unknown, new)

@@ -13,11 +13,15 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from v2s_qemu.blueprint import compose_convert
+from v2s_scaleway.blueprint import BLUEPRINTS, compose_import
+from v2s_vmware import starter
+from v2s_vmware.blueprint import compose_export
 
 from v2s_test.store import Data, Store, live_objects
 from v2s_test.types import RESOURCE_TYPES, computed_outputs, digest
@@ -27,6 +31,9 @@ from vmware2scw.provider import (
     ApplyRequest,
     ApplyResponse,
     Attrs,
+    Blueprint,
+    ComposeRequest,
+    ComposeResponse,
     ConfigureRequest,
     ConfigureResponse,
     DeleteRequest,
@@ -101,6 +108,7 @@ class TestProvider:
 
     name = "test"
     settings_model: type[BaseModel] | None = TestSettings
+    roles = frozenset({"source", "converter", "target"})
     __test__ = False  # not a pytest class
 
     def __init__(self) -> None:
@@ -119,6 +127,22 @@ class TestProvider:
         return {name: rt.model_copy(update={
             "create_before_destroy": name in self.settings.create_before_destroy})
             for name, rt in RESOURCE_TYPES.items()}
+
+    def starter_yaml(self, vms: Sequence[VMFacts],
+                     catalogue: Mapping[str, Mapping[str, Any]] | None) -> str:
+        """The vmware provider's starter block (the test provider stands in for it)."""
+        return starter.starter_yaml(vms, catalogue)
+
+    def blueprints(self) -> tuple[Blueprint, ...]:
+        return BLUEPRINTS
+
+    def compose(self, req: ComposeRequest) -> ComposeResponse:
+        """Every role's step, composed as the real providers compose it."""
+        composer = {"export": compose_export, "convert": compose_convert,
+                    "import": compose_import}.get(req.phase)
+        if composer is None:
+            raise ProviderError(f"the test provider cannot compose phase {req.phase!r}")
+        return composer(req)
 
     def configure(self, req: ConfigureRequest) -> ConfigureResponse:
         self.settings = TestSettings.model_validate(req.settings)

@@ -1,72 +1,22 @@
-"""Resource types of docs/resources.md as the test provider declares them."""
+"""The resource types the test provider serves: the real providers' schemas."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
+from v2s_qemu.types import RESOURCE_TYPES as QEMU_TYPES
+from v2s_scaleway.types import RESOURCE_TYPES as SCALEWAY_TYPES
+from v2s_vmware.types import RESOURCE_TYPES as VMWARE_TYPES
+
 from vmware2scw.provider import ResourceType
 
 SENSITIVE = frozenset({"secret"})  # an input the engine must never persist (tests use it)
 
-_SPECS: dict[str, dict[str, Any]] = {
-    "vmware_snapshot": {
-        "transient": True,
-        "kind": "api",
-        "force_new": {"vm", "vm_uuid", "name", "quiesce"},
-        "computed": {"snapshot_moref", "vm_moref", "prior_power_state", "created_at"},
-        "delete_tombstone_on_destroy": True,
-    },
-    "disk_export": {
-        "transient": True,
-        "kind": "export",
-        "force_new": {"vm", "disk_key", "disk_index", "disk_file", "datastore",
-                      "capacity_bytes", "snapshot"},
-        "computed": {"path", "size", "sha256", "allocated_bytes"},
-    },
-    "qcow2_artifact": {
-        "transient": True,
-        "kind": "convert",
-        "force_new": {"vm", "disk_index", "disks", "disk_sha256", "guest_family", "firmware",
-                      "network", "compress", "verify_boot"},
-        "computed": {"path", "size", "virtual_size", "sha256", "format", "changes"},
-    },
-    "s3_object": {
-        "transient": True,
-        "kind": "upload",
-        "force_new": {"source_path", "source_sha256", "bucket", "key", "region"},
-        "computed": {"etag", "size", "sha256", "upload_id"},
-    },
-    "scw_snapshot": {
-        "kind": "api",
-        "force_new": {"zone", "bucket", "key", "size_bytes"},
-        "computed": {"id", "status", "size"},
-    },
-    "scw_image": {
-        "kind": "api",
-        "force_new": {"zone", "arch", "root_snapshot_id", "extra_snapshot_ids"},
-        "computed": {"id", "state"},
-    },
-    "scw_server": {
-        "kind": "api",
-        "force_new": {"zone", "image_id", "security_group", "public_ip", "private_networks"},
-        "computed": {"id", "state", "public_ip_address", "private_ips", "volume_ids",
-                     "monthly_price"},
-    },
-}
-
 RESOURCE_TYPES: dict[str, ResourceType] = {
-    name: ResourceType(
-        name=name,
-        transient=spec.get("transient", False),
-        kind=spec["kind"],
-        force_new=frozenset(spec["force_new"]),
-        computed=frozenset(spec["computed"]),
-        sensitive=SENSITIVE,
-        delete_tombstone_on_destroy=spec.get("delete_tombstone_on_destroy", False),
-    )
-    for name, spec in _SPECS.items()
-}
+    name: rt.model_copy(update={"sensitive": SENSITIVE})
+    for name, rt in {**VMWARE_TYPES, **QEMU_TYPES, **SCALEWAY_TYPES}.items()
+}  # the real providers' schemas: plans made with the test provider are the real plans
 
 
 def digest(*parts: object) -> str:

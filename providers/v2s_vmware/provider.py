@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from v2s_vmware import cutover, export, snapshot
+from v2s_vmware import cutover, export, snapshot, starter
 from v2s_vmware._vmomi import vmodl
+from v2s_vmware.blueprint import PHASES, compose_export
 from v2s_vmware.inventory import datacenters, inventory
 from v2s_vmware.session import Session
 from v2s_vmware.settings import VMwareSettings, resolve
@@ -29,6 +30,9 @@ from vmware2scw.provider import (
     ApplyRequest,
     ApplyResponse,
     Attrs,
+    Blueprint,
+    ComposeRequest,
+    ComposeResponse,
     ConfigureRequest,
     ConfigureResponse,
     DeleteRequest,
@@ -49,6 +53,7 @@ class VMwareProvider:
 
     name = "vmware"
     settings_model = VMwareSettings
+    roles = frozenset({"source"})
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = os.environ if environ is None else environ
@@ -61,6 +66,20 @@ class VMwareProvider:
         self.export_stats: dict[str, export.ExportStats] = {}  # by address, for tests/reports
 
     # --- set-up ------------------------------------------------------------------------------
+
+    def blueprints(self) -> tuple[Blueprint, ...]:
+        return ()
+
+    def compose(self, req: ComposeRequest) -> ComposeResponse:
+        """The source step (phase ``export``): snapshot and disk exports."""
+        if req.phase not in PHASES:
+            raise ProviderError(f"the vmware provider cannot compose phase {req.phase!r}")
+        return compose_export(req)
+
+    def starter_yaml(self, vms: Sequence[VMFacts],
+                     catalogue: Mapping[str, Mapping[str, Any]] | None) -> str:
+        """A starter ``migrations:`` block for `v2s inventory --yaml`."""
+        return starter.starter_yaml(vms, catalogue)
 
     def resource_types(self) -> Mapping[str, ResourceType]:
         return RESOURCE_TYPES

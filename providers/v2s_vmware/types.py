@@ -48,6 +48,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
         computed=SNAPSHOT_OUT,
         delete_tombstone_on_destroy=True,  # destroy powers a cold-cutover source back on
         config_model=SnapshotConfig,
+        stage="snapshot",
     ),
     "disk_export": ResourceType(
         name="disk_export",
@@ -57,5 +58,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                              "capacity_bytes", "snapshot"}),
         computed=EXPORT_OUT,
         config_model=DiskExportConfig,
+        stage="export",
+        size_attribute="allocated_bytes",
     ),
 }

@@ -19,7 +19,7 @@ migrations:
 def test_minimal_config_loads_with_defaults() -> None:
     cfg = loads(BASE).config
     mig = cfg.migrations["web-01"]
-    assert mig.source.provider == "vmware" and mig.target.zone == "fr-par-1"
+    assert mig.source.provider is None and mig.target.zone == "fr-par-1"  # bound at expansion
     assert mig.target.public_ip is True and cfg.settings.parallelism == 10
     assert cfg.backend is None
 

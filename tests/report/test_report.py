@@ -7,6 +7,8 @@ import json
 import stat
 from pathlib import Path
 
+from v2s_test.provider import TestProvider
+
 from vmware2scw.diagnostics import Diagnostic, Severity
 from vmware2scw.plan.action import Action, Reason
 from vmware2scw.plan.model import Plan, ResourceChange
@@ -15,6 +17,7 @@ from vmware2scw.state.model import ResourceState, State, Status
 from vmware2scw.walker import WalkResult
 from vmware2scw.walker.model import Outcome
 
+TYPES = TestProvider().resource_types()  # the real providers' schemas name the stages
 M = "migration.web-01"
 MIB = 2**20
 CHAIN = [
@@ -30,8 +33,9 @@ CHAIN = [
 
 def _fixture(fail_server: bool = False) -> tuple[WalkResult, Plan, State]:
     changes = tuple(ResourceChange(address=a, type=t, provider="p", action=Action.CREATE,
-                                   reason=Reason.NEW, migration="web-01")
-                    for t, a, _, _ in CHAIN)
+                                   reason=Reason.NEW, migration="web-01",
+                                   depends_on=(CHAIN[i - 1][1],) if i else ())
+                    for i, (t, a, _, _) in enumerate(CHAIN))
     diag = Diagnostic(severity=Severity.WARNING, summary="VMware tools <running>",
                       detail="they will be removed", address=f"{M}.vmware_snapshot")
     plan = Plan(lineage="lin-1", serial=3, changes=changes,
@@ -62,7 +66,7 @@ def _fixture(fail_server: bool = False) -> tuple[WalkResult, Plan, State]:
 
 def test_report_has_stages_bytes_throughput_changes_and_notes() -> None:
     res, plan, state = _fixture()
-    rep = build_report(res, plan, state, "apply")
+    rep = build_report(res, plan, state, "apply", types=TYPES)
     (mig,) = rep.migrations
     stages = [r.stage for r in mig.rows if r.operation == "apply"]
     assert stages == ["snapshot", "export", "convert", "upload", "import", "image", "server"]
@@ -82,7 +86,7 @@ def test_report_has_stages_bytes_throughput_changes_and_notes() -> None:
 
 def test_html_escapes_and_marks_failures() -> None:
     res, plan, state = _fixture(fail_server=True)
-    rep = build_report(res, plan, state, "apply")
+    rep = build_report(res, plan, state, "apply", types=TYPES)
     assert not rep.ok and not rep.migrations[0].ok
     page = render_html(rep)
     assert "VMware tools &lt;running&gt;" in page and "<running>" not in page
@@ -92,7 +96,8 @@ def test_html_escapes_and_marks_failures() -> None:
 
 def test_write_report_files(tmp_path: Path) -> None:
     res, plan, state = _fixture()
-    md = write_report(res, plan, state, tmp_path / ".v2s", started=1_700_000_000.0)
+    md = write_report(res, plan, state, tmp_path / ".v2s", started=1_700_000_000.0,
+                      types=TYPES)
     assert md.name == "apply-20231114T221320.md"
     folder = md.parent
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700

@@ -16,7 +16,7 @@ from vmware2scw.errors import ConfigError, V2SError
 from vmware2scw.graph import build_graph, to_dot, to_mermaid
 from vmware2scw.plan.model import Plan
 from vmware2scw.plan.schema import SCHEMA_FILES, schema_text
-from vmware2scw.provider import VMFacts
+from vmware2scw.provider import CatalogueProvider, StarterSource, VMFacts
 from vmware2scw.registry import Registry, available, instantiate
 
 
@@ -78,7 +78,8 @@ def inventory(
             if hasattr(instantiate(s.block(n).source), "inventory")]
         if not names:
             raise ConfigError("no source provider in the config",
-                              hint="add a `vmware` provider under `providers:`")
+                              hint="add a source provider (one that lists VMs) under "
+                                   "`providers:`")
         registry = s.open_registry(c.OFFLINE_LINEAGE)
         found: list[dict[str, Any]] = []
         facts: list[VMFacts] = []
@@ -88,10 +89,12 @@ def inventory(
             facts.extend(resp.vms)
             found.extend({"provider": name, **vm.model_dump(mode="json")} for vm in resp.vms)
         if yaml_out:
-            from v2s_vmware.starter import starter_yaml  # the starter block's one home
-
+            source = registry.get(s.block(names[0]))
+            if not isinstance(source, StarterSource):
+                raise ConfigError(f"provider {names[0]!r} cannot write a starter config",
+                                  hint="use --json, or a source provider with --yaml support")
             catalogue = _catalogue(s, registry)
-            c.out(starter_yaml(facts, catalogue).rstrip("\n"))
+            c.out(source.starter_yaml(facts, catalogue).rstrip("\n"))
             return
     if json_out:
         c.out(c.dump_json(found))
@@ -105,7 +108,7 @@ def inventory(
 
 
 def _catalogue(s: c.Session, registry: Registry) -> dict[str, Any] | None:
-    """The instance types of the first configured provider that has a catalogue (scaleway).
+    """The instance types of the first configured provider that has a catalogue.
 
     None (the starter then says CHOOSE-A-TYPE) when no provider has one or it cannot be
     read; the reason is printed as a warning.
@@ -115,11 +118,10 @@ def _catalogue(s: c.Session, registry: Registry) -> dict[str, Any] | None:
             prov = registry.get(s.block(name))
         except V2SError:
             continue
-        catalogue_map = getattr(prov, "catalogue_map", None)
-        if not callable(catalogue_map):
+        if not isinstance(prov, CatalogueProvider):
             continue
         try:
-            return dict(catalogue_map())
+            return dict(prov.catalogue_map())
         except V2SError as exc:
             c.print_diagnostics([warning(
                 f"provider {name!r}: instance catalogue unavailable, so no type is suggested",

@@ -179,7 +179,9 @@ def _execute(s: c.Session, backend: Backend, state: State, result: Plan, desired
         apply_outputs(sm, desired)
     print_report(res, operation, json_out=json_out)
     if operation == "apply":  # Markdown + HTML run report (vmware2scw/report.py)
-        md = write_report(res, result, sm.state, s.work_dir, started=time.time() - res.seconds)
+        types = {n: t for p in providers.values() for n, t in p.resource_types().items()}
+        md = write_report(res, result, sm.state, s.work_dir, started=time.time() - res.seconds,
+                          types=types)
         if not json_out:
             c.out(f"Run report: {md} (also .html, .json)")
     if res.interrupted:

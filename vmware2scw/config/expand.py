@@ -14,27 +14,19 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from vmware2scw.config.chain import (
-    ATTRIBUTES,
-    PROVIDER_OF,
-    SOURCE_TYPES,
-    TRANSIENT_TYPES,
-    Instance,
-    Spec,
-    build_chain,
-)
+from vmware2scw.config.compose import Bound, Instance, choose_blueprint, compose
 from vmware2scw.config.interpolate import TemplateError, iter_strings, references
 from vmware2scw.config.loader import LoadedConfig, YPath
 from vmware2scw.config.model import BACKEND_SECRETS, Config, MigrationConfig
+from vmware2scw.config.roles import SECTION, PluginFn, RoleBinder, default_plugins
 from vmware2scw.config.suggest import did_you_mean, nearest
 from vmware2scw.desired import Desired, DesiredResource, ProviderBlock
 from vmware2scw.diagnostics import Diagnostic, SourcePos
 from vmware2scw.errors import ConfigError
 from vmware2scw.gcpause import paused_gc
-from vmware2scw.provider import InventoryResponse, VMFacts
+from vmware2scw.provider import Blueprint, InventoryResponse, ResourceSpec, ResourceType, VMFacts
 
 InventoryFn = Callable[[str, tuple[str, ...]], InventoryResponse]
-BUILTIN_PROVIDERS = ("vmware", "qemu", "scaleway")
 SENSITIVE_KEYS = frozenset(
     {
         "password",
@@ -124,24 +116,6 @@ def _match(mig: MigrationConfig, facts: dict[str, list[VMFacts]]) -> list[VMFact
     return facts.get(pattern, [])[:1]
 
 
-def _nics(inst: Instance, errors: _Errors, pos: SourcePos) -> list[str]:
-    tgt = inst.mig.target
-    networks: list[str] = []
-    for nic in sorted(inst.vm.nics, key=lambda n: n.mac.lower()):
-        pn = tgt.network_mapping.get(nic.network)
-        if pn is not None:
-            networks.append(pn)
-        elif not tgt.drop_unmapped_nics:
-            errors.add(
-                pos,
-                f"migration.{inst.instance}: NIC {nic.mac} of VM "
-                f"{inst.vm.name!r} is on port group {nic.network!r}, which "
-                "target.network_mapping does not map; map it to a Private Network "
-                "id or set target.drop_unmapped_nics: true",
-            )
-    return networks
-
-
 def _value_at(config: Config, path: YPath) -> Any:
     value: Any = config
     for step in path:
@@ -155,7 +129,8 @@ def _value_at(config: Config, path: YPath) -> Any:
 
 
 def _check_references(
-    loaded: LoadedConfig, resources: dict[str, DesiredResource], errors: _Errors
+    loaded: LoadedConfig, resources: dict[str, DesiredResource], errors: _Errors,
+    schemas: dict[str, ResourceType],
 ) -> None:
     types_by_addr = {a: r.type for a, r in resources.items()}
     for path in sorted(loaded.template_paths, key=str):
@@ -171,7 +146,7 @@ def _check_references(
             errors.add(loaded.pos(path), exc.message)
             continue
         for address, attr in sorted(refs):
-            _check_reference(loaded, path, address, attr, types_by_addr, errors)
+            _check_reference(loaded, path, address, attr, types_by_addr, errors, schemas)
 
 
 def _check_reference(
@@ -181,6 +156,7 @@ def _check_reference(
     attr: str,
     types_by_addr: dict[str, str],
     errors: _Errors,
+    schemas: dict[str, ResourceType],
 ) -> None:
     where = loaded.source.pos(path)
     type_ = types_by_addr.get(address)
@@ -190,7 +166,8 @@ def _check_reference(
         errors.add(where, f"reference to {address}.{attr}: no such resource{hint}")
         return
     head = attr.split(".", 1)[0].split("[", 1)[0]
-    known = ATTRIBUTES.get(type_, ())
+    schema = schemas.get(type_)
+    known = sorted(schema.attribute_names()) if schema is not None else []
     if known and head not in known:
         errors.add(
             where,
@@ -222,149 +199,205 @@ def _digest(loaded: LoadedConfig, providers: dict[str, ProviderBlock]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _bucket(providers: dict[str, ProviderBlock], lineage: str) -> str:
-    block = providers.get("scaleway")
-    configured = block.settings.get("transit_bucket") if block else None
-    if isinstance(configured, str) and configured:
-        return configured
-    return f"v2s-transit-{lineage[:8]}"
-
-
 def expand(
-    loaded: LoadedConfig, *, lineage: str, inventory: InventoryFn
+    loaded: LoadedConfig, *, lineage: str, inventory: InventoryFn, plugins: PluginFn | None = None
 ) -> tuple[Desired, list[Diagnostic]]:
-    """Expand migrations into resources; raise ConfigError listing every problem found."""
+    """Expand migrations into resources; raise ConfigError listing every problem found.
+
+    ``plugins`` gives an unconfigured plug-in by name (default: the installed entry points);
+    they bind roles and compose each migration's blueprint.
+    """
     with paused_gc():
-        return _expand(loaded, lineage=lineage, inventory=inventory)
+        return _Expander(loaded, lineage, inventory, plugins or default_plugins()).run()
 
 
-def _expand(
-    loaded: LoadedConfig, *, lineage: str, inventory: InventoryFn
-) -> tuple[Desired, list[Diagnostic]]:
-    cfg = loaded.config
-    errors = _Errors()
-    diags: list[Diagnostic] = []
-    used: set[str] = {"qemu", "scaleway"} if cfg.migrations else set()
-    patterns: dict[str, set[str]] = {}
-    for name, mig in cfg.migrations.items():
-        prov = mig.source.provider
-        if prov not in cfg.providers and prov not in BUILTIN_PROVIDERS:
-            errors.add(
-                loaded.pos(("migrations", name, "source", "provider")),
-                f"source provider {prov!r} is not declared under `providers:`"
-                + did_you_mean(prov, cfg.providers),
-            )
-            continue
-        if mig.target.type is None:
-            errors.add(
-                loaded.key_pos(("migrations", name)),
-                f"migration {name!r} has no target.type (e.g. PRO2-S); set it here "
-                "or under defaults.target",
-            )
-        used.add(prov)
-        patterns.setdefault(prov, set()).add(mig.source.vm)
-    errors.raise_if_any()
-    providers = provider_blocks(loaded, used)
+class _Expander:
+    """The working set of one expansion."""
 
-    facts: dict[str, dict[str, list[VMFacts]]] = {}
-    for prov in sorted(patterns):
-        resp = inventory(prov, tuple(sorted(patterns[prov])))
-        diags.extend(resp.diagnostics)
-        by_name: dict[str, list[VMFacts]] = {}
-        for vm in resp.vms:
-            by_name.setdefault(vm.name, []).append(vm)
-        facts[prov] = by_name
+    def __init__(
+        self, loaded: LoadedConfig, lineage: str, inventory: InventoryFn, plugins: PluginFn
+    ) -> None:
+        self.loaded = loaded
+        self.lineage = lineage
+        self.inventory = inventory
+        self.errors = _Errors()
+        self.diags: list[Diagnostic] = []
+        declared = {n: str((raw or {}).get("source") or n)
+                    for n, raw in loaded.config.providers.items()}
+        self.binder = RoleBinder(declared, plugins)
+        self.roles: dict[str, dict[str, str]] = {}  # migration -> role -> local name
+        self.schemas: dict[str, ResourceType] = {}
 
-    bucket = _bucket(providers, lineage)
-    specs: list[tuple[Spec, Instance, SourcePos]] = []
-    owner: dict[tuple[str, str], str] = {}
-    source_digests: dict[str, str] = {}
-    for name in sorted(cfg.migrations):
-        mig = cfg.migrations[name]
+    def _plugin(self, local: str) -> Any:
+        try:
+            return self.binder.plugin_of(local)
+        except ConfigError as exc:
+            pos = self.loaded.pos(("providers", local, "source")) if (
+                local in self.loaded.config.providers) else self.loaded.pos(())
+            self.errors.add(pos, exc.message + (f" ({exc.hint})" if exc.hint else ""))
+            return None
+
+    def _bind(self, name: str, mig: MigrationConfig) -> dict[str, str] | None:
+        out: dict[str, str] = {}
+        explicit = {"source": mig.source.provider, "converter": mig.convert.provider,
+                    "target": mig.target.provider}
+        for role in ("source", "converter", "target"):
+            given = explicit[role]
+            where = (self.loaded.pos(("migrations", name, SECTION[role], "provider"))
+                     if given is not None else self.loaded.key_pos(("migrations", name)))
+            try:
+                local = self.binder.bind(role, given)
+            except ConfigError as exc:
+                self.errors.add(where, exc.message)
+                return None
+            if self._plugin(local) is None:
+                return None
+            out[role] = local
+        return out
+
+    def run(self) -> tuple[Desired, list[Diagnostic]]:
+        cfg, loaded, errors = self.loaded.config, self.loaded, self.errors
+        used: set[str] = set()
+        patterns: dict[str, set[str]] = {}
+        for name, mig in cfg.migrations.items():
+            bound = self._bind(name, mig)
+            if bound is None:
+                continue
+            self.roles[name] = bound
+            used.update(bound.values())
+            patterns.setdefault(bound["source"], set()).add(mig.source.vm)
+        errors.raise_if_any()
+        providers = provider_blocks(loaded, used)
+
+        facts: dict[str, dict[str, list[VMFacts]]] = {}
+        for prov in sorted(patterns):
+            resp = self.inventory(prov, tuple(sorted(patterns[prov])))
+            self.diags.extend(resp.diagnostics)
+            by_name: dict[str, list[VMFacts]] = {}
+            for vm in resp.vms:
+                by_name.setdefault(vm.name, []).append(vm)
+            facts[prov] = by_name
+
+        specs: list[tuple[ResourceSpec, str, Instance, SourcePos]] = []
+        owner: dict[tuple[str, str], str] = {}
+        source_digests: dict[str, str] = {}
+        for name in sorted(cfg.migrations):
+            if name in self.roles:
+                specs.extend(self._migration(name, providers, facts, owner, source_digests))
+        errors.raise_if_any()
+        resources = self._resources(specs)
+        _check_references(loaded, resources, errors, self.schemas)
+        errors.raise_if_any()
+        outputs = {
+            name: {"value": out.value, "description": out.description, "sensitive": out.sensitive}
+            for name, out in cfg.outputs.items()
+        }
+        desired = Desired(
+            resources=resources,
+            providers=providers,
+            outputs=outputs,
+            limits=dict(cfg.settings.limits),
+            config_digest=_digest(loaded, providers),
+            source_digests=dict(sorted(source_digests.items())),
+        )
+        return desired, self.diags
+
+    def _migration(
+        self, name: str, providers: dict[str, ProviderBlock],
+        facts: dict[str, dict[str, list[VMFacts]]], owner: dict[tuple[str, str], str],
+        source_digests: dict[str, str],
+    ) -> list[tuple[ResourceSpec, str, Instance, SourcePos]]:
+        loaded, errors = self.loaded, self.errors
+        mig = loaded.config.migrations[name]
+        roles = self.roles[name]
         pos = loaded.key_pos(("migrations", name))
         vm_pos = loaded.pos(("migrations", name, "source", "vm"))
-        known = facts.get(mig.source.provider, {})
+        bound = {role: Bound(local, self.binder.plugin_of(local),
+                             _public(providers[local])) for role, local in roles.items()}
+        blueprint = choose_blueprint(bound["target"].plugin, mig.transport, mig.mode)
+        if not isinstance(blueprint, Blueprint):
+            field = "transport" if mig.transport is not None else "mode"
+            where = loaded.pos(("migrations", name, field)) if (
+                mig.transport is not None or mig.mode is not None) else pos
+            errors.add(where, blueprint)
+            return []
+        known = facts.get(roles["source"], {})
         matched = _match(mig, known)
         wildcard = is_glob(mig.source.vm)
         if not matched:
             what = "pattern" if wildcard else "VM"
             hint = did_you_mean(mig.source.vm, known) or " (list them with `v2s inventory`)"
-            errors.add(
-                vm_pos,
-                f"{what} {mig.source.vm!r} matches no VM of provider {mig.source.provider!r}{hint}",
-            )
-            continue
+            errors.add(vm_pos, f"{what} {mig.source.vm!r} matches no VM of provider "
+                               f"{roles['source']!r}{hint}")
+            return []
         twins = [vm.name for vm in matched if len(known[vm.name]) > 1]
         if twins:
-            errors.add(
-                vm_pos,
-                f"{len(known[twins[0]])} VMs are named {twins[0]!r}; rename one in vCenter "
-                "(addresses and snapshots are keyed by VM name)",
-            )
-            continue
+            errors.add(vm_pos, f"{len(known[twins[0]])} VMs are named {twins[0]!r}; rename one "
+                               "in vCenter (addresses and snapshots are keyed by VM name)")
+            return []
+        data = mig.model_dump(mode="json")
+        out: list[tuple[ResourceSpec, str, Instance, SourcePos]] = []
         for vm in matched:
             inst = Instance(name, vm.name if wildcard else None, vm, mig)
-            claim = (mig.source.provider, vm.name)
+            claim = (roles["source"], vm.name)
             if claim in owner:
-                errors.add(
-                    vm_pos, f"VM {vm.name!r} is already migrated by migration.{owner[claim]}"
-                )
+                errors.add(vm_pos, f"VM {vm.name!r} is already migrated by "
+                                   f"migration.{owner[claim]}")
                 continue
             owner[claim] = inst.instance
             if not vm.disks:
                 errors.add(vm_pos, f"VM {vm.name!r} has no disks to migrate")
                 continue
-            nets = _nics(inst, errors, pos)
             source_digests[vm.name] = vm.change_version
-            for spec in build_chain(
-                inst,
-                lineage=lineage,
-                source_provider=mig.source.provider,
-                bucket=bucket,
-                private_networks=nets,
-            ):
-                specs.append((spec, inst, pos))
-    errors.raise_if_any()
+            composed, problems = compose(inst, blueprint, bound, self.lineage, data)
+            for problem in problems:
+                where = (loaded.pos(("migrations", name, *problem.path)) if problem.path
+                         else pos)
+                errors.add(where, problem.message)
+            out.extend((spec, local, inst, pos) for spec, local in composed)
+        return out
 
-    with_refs = {p[1] for p in loaded.template_paths if p[0] in ("migrations", "defaults")}
-    if any(p[0] == "defaults" for p in loaded.template_paths):
-        with_refs = set(cfg.migrations)
-    resources: dict[str, DesiredResource] = {}
-    for spec, inst, pos in specs:
-        # chain references are the chain edges; only user templates add more
-        refs = (
-            {addr for addr, _ in references(spec.attributes)} if inst.name in with_refs else set()
-        )
-        kept = spec.type not in TRANSIENT_TYPES
-        # built from validated parts: skip re-validation (7,000+ resources per plan)
-        resources[spec.address] = DesiredResource.model_construct(
-            address=spec.address,
-            type=spec.type,
-            provider=spec.provider,
-            attributes=spec.attributes,
-            depends_on=frozenset(spec.chain) | refs,
-            transient=not kept,
-            migration=inst.instance,
-            priority=inst.mig.priority,
-            prevent_destroy=inst.mig.prevent_destroy and kept,
-            pos=pos,
-        )
-    _check_references(loaded, resources, errors)
-    errors.raise_if_any()
+    def _resources(
+        self, specs: list[tuple[ResourceSpec, str, Instance, SourcePos]]
+    ) -> dict[str, DesiredResource]:
+        cfg = self.loaded.config
+        template_paths = self.loaded.template_paths
+        with_refs = {p[1] for p in template_paths if p[0] in ("migrations", "defaults")}
+        if any(p[0] == "defaults" for p in template_paths):
+            with_refs = set(cfg.migrations)
+        types: dict[tuple[str, str], ResourceType | None] = {}
+        resources: dict[str, DesiredResource] = {}
+        for spec, local, inst, pos in specs:
+            key = (local, spec.type)
+            if key not in types:
+                types[key] = self.binder.plugin_of(local).resource_types().get(spec.type)
+                if types[key] is not None:
+                    self.schemas.setdefault(spec.type, types[key])  # type: ignore[arg-type]
+            rtype = types[key]
+            # chain references are the chain edges; only user templates add more
+            refs = ({addr for addr, _ in references(spec.attributes)}
+                    if inst.name in with_refs else set())
+            kept = rtype is None or not rtype.transient
+            # built from validated parts: skip re-validation (7,000+ resources per plan)
+            resources[spec.address] = DesiredResource.model_construct(
+                address=spec.address,
+                type=spec.type,
+                provider=local,
+                attributes=spec.attributes,
+                depends_on=frozenset(spec.depends_on) | refs,
+                transient=not kept,
+                migration=inst.instance,
+                priority=inst.mig.priority,
+                prevent_destroy=inst.mig.prevent_destroy and kept,
+                pos=pos,
+            )
+        return resources
 
-    outputs = {
-        name: {"value": out.value, "description": out.description, "sensitive": out.sensitive}
-        for name, out in cfg.outputs.items()
-    }
-    desired = Desired(
-        resources=resources,
-        providers=providers,
-        outputs=outputs,
-        limits=dict(cfg.settings.limits),
-        config_digest=_digest(loaded, providers),
-        source_digests=dict(sorted(source_digests.items())),
-    )
-    return desired, diags
+
+def _public(block: ProviderBlock) -> dict[str, Any]:
+    """A block's settings without the values that hold secrets (for composing)."""
+    hidden = {_split(p)[0] for p in block.sensitive_paths}
+    return {k: v for k, v in block.settings.items() if k not in hidden}
 
 
 def static_inventory(vms: Iterable[VMFacts]) -> InventoryFn:
@@ -387,8 +420,6 @@ def static_inventory(vms: Iterable[VMFacts]) -> InventoryFn:
 
 
 __all__ = [
-    "PROVIDER_OF",
-    "SOURCE_TYPES",
     "InventoryFn",
     "expand",
     "is_glob",

@@ -162,7 +162,7 @@ def is_address_expr(expr: str) -> bool:
 
 
 def split_reference(expr: str) -> tuple[str, str]:
-    """``migration.a.scw_server.id`` -> (``migration.a.scw_server``, ``id``)."""
+    """``migration.a.server.id`` -> (``migration.a.server``, ``id``)."""
     try:
         addr, attr = parse_reference(expr)
     except AddressError as exc:
@@ -183,7 +183,7 @@ def references(value: Any) -> set[tuple[str, str]]:
 
 
 def get_attribute(attrs: Any, attr: str) -> Any:
-    """Follow an attribute path (``id``, ``private_ips[0]``, ``a.b``); KeyError if absent."""
+    """Follow an attribute path (``id``, ``ips[0]``, ``a.b``); KeyError if absent."""
     value = attrs
     pos = 0
     while pos < len(attr):

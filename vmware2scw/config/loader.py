@@ -275,7 +275,7 @@ _SECTIONS = ("source", "target", "cutover", "convert", "verify")
 
 
 def _fill_empty(data: dict[str, Any]) -> dict[str, Any]:
-    """``qemu:`` or ``target:`` with nothing after it means an empty mapping."""
+    """A provider block or ``target:`` with nothing after it means an empty mapping."""
     out = {k: ({} if v is None and k not in ("v2s", "backend") else v) for k, v in data.items()}
     for key in ("providers", "variables", "migrations", "outputs"):
         block = out.get(key)

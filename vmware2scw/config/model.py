@@ -103,22 +103,27 @@ class Settings(_Model):
     )
 
 
+_ROLE_DOC = ("Local name of the provider block playing the {role} role (default: the one "
+             "block whose plug-in is the default for it; docs/configuration.md#roles).")
+
+
 class SourceConfig(_Model):
     """Which VM to migrate: a name, or a glob giving one instance per matching VM."""
 
     vm: str = Field(min_length=1, description="VM name or glob (app-*).")
-    provider: str = Field(default="vmware", description="Local name of the source provider.")
+    provider: str | None = Field(default=None, description=_ROLE_DOC.format(role="source"))
 
 
 class SourceDefaults(_Model):
     """What ``defaults.source`` may set."""
 
-    provider: str = "vmware"
+    provider: str | None = Field(default=None, description=_ROLE_DOC.format(role="source"))
 
 
 class TargetConfig(_Model):
-    """The Scaleway side of a migration."""
+    """The target side of a migration (read by the provider playing the target role)."""
 
+    provider: str | None = Field(default=None, description=_ROLE_DOC.format(role="target"))
     type: str | None = Field(default=None, description="Commercial type, e.g. PRO2-S (required).")
     zone: str = "fr-par-1"
     volume_type: Literal["sbs_5k", "sbs_15k", "l_ssd", "b_ssd"] = "sbs_5k"
@@ -143,8 +148,9 @@ class CutoverConfig(_Model):
 
 
 class ConvertConfig(_Model):
-    """Guest conversion options."""
+    """Guest conversion options (read by the provider playing the converter role)."""
 
+    provider: str | None = Field(default=None, description=_ROLE_DOC.format(role="converter"))
     network: Literal["dhcp", "keep"] = "dhcp"
     compress: bool = False
 
@@ -156,10 +162,17 @@ class VerifyConfig(_Model):
     tcp: list[Port] = Field(default_factory=list, description="Ports the server must answer.")
 
 
+_TRANSPORT_DOC = ("How the disks reach the target, e.g. s3_import (default: the target "
+                  "provider's first blueprint).")
+_MODE_DOC = "Migration mode, e.g. cold (default: the target provider's first blueprint)."
+
+
 class MigrationConfig(_Model):
     """One migration (or one per VM when ``source.vm`` is a glob)."""
 
     source: SourceConfig
+    transport: str | None = Field(default=None, description=_TRANSPORT_DOC)
+    mode: str | None = Field(default=None, description=_MODE_DOC)
     target: TargetConfig = TargetConfig()
     cutover: CutoverConfig = CutoverConfig()
     convert: ConvertConfig = ConvertConfig()
@@ -172,6 +185,8 @@ class DefaultsConfig(_Model):
     """Merged into every migration (the migration wins, maps merge deeply)."""
 
     source: SourceDefaults = SourceDefaults()
+    transport: str | None = Field(default=None, description=_TRANSPORT_DOC)
+    mode: str | None = Field(default=None, description=_MODE_DOC)
     target: TargetConfig = TargetConfig()
     cutover: CutoverConfig = CutoverConfig()
     convert: ConvertConfig = ConvertConfig()

@@ -1,7 +1,7 @@
 """Monthly prices of the servers a plan creates, as the renderers show them.
 
-A provider that knows a new object's price plans it as a known ``monthly_price``
-attribute (the Scaleway provider does for ``scw_server``); the total is summed here,
+A provider that knows a new object's price plans it as a known PRICE_ATTRIBUTE
+(vmware2scw.provider) attribute, e.g. on a server; the total is summed here,
 over creates and replaces, so it never depends on the order resources were planned in.
 """
 
@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from vmware2scw.plan.differ import is_under
 from vmware2scw.plan.model import Plan, ResourceChange
+from vmware2scw.provider import PRICE_ATTRIBUTE
 
-PRICE_ATTR = "monthly_price"
+PRICE_ATTR = PRICE_ATTRIBUTE
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ class ResourceChange(_Frozen):
     migration: str = ""
     priority: int = 0
     prevent_destroy: bool = False
-    notes: tuple[str, ...] = ()  # extra reason text, e.g. "needed by migration.x.scw_image"
+    notes: tuple[str, ...] = ()  # extra reason text, e.g. "needed by migration.x.image"
 
     @property
     def is_change(self) -> bool:
