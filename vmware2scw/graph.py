@@ -6,7 +6,7 @@ creation order and its reverse a valid destroy order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import networkx as nx
@@ -73,6 +73,13 @@ def check_acyclic(g: nx.DiGraph) -> None:
     )
 
 
+def cycles(g: nx.DiGraph) -> list[list[str]]:
+    """Every group of nodes that wait on each other (none when the graph is acyclic)."""
+    groups = [sorted(str(n) for n in c) for c in nx.strongly_connected_components(g)
+              if len(c) > 1 or g.has_edge(next(iter(c)), next(iter(c)))]
+    return sorted(groups)
+
+
 def topo_order(g: nx.DiGraph) -> list[str]:
     """Dependencies first; ties broken by (priority, address) so the order is stable."""
 
@@ -106,11 +113,6 @@ def with_dependents(g: nx.DiGraph, addrs: Iterable[str]) -> set[str]:
     return _closure(g, addrs, nx.descendants)
 
 
-def dependencies(g: nx.DiGraph, addr: str) -> list[str]:
-    """Direct dependencies of one node, sorted."""
-    return sorted(str(n) for n in g.predecessors(addr))
-
-
 def dependents(g: nx.DiGraph, addr: str) -> list[str]:
     """Direct dependents of one node, sorted."""
     return sorted(str(n) for n in g.successors(addr))
@@ -124,67 +126,3 @@ def nodes(g: nx.DiGraph) -> list[str]:
 def edges(g: nx.DiGraph) -> list[tuple[str, str]]:
     """All (dependency, dependent) edges, sorted."""
     return sorted((str(a), str(b)) for a, b in g.edges)
-
-
-def action_category(action: str) -> str:
-    """create | update | delete | replace | no-op (both replace orders are "replace")."""
-    return "replace" if action in ("delete-then-create", "create-then-delete") else action
-
-
-def _dot_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def to_dot(g: nx.DiGraph, actions: Mapping[str, str] | None = None) -> str:
-    """Graphviz DOT; with ``actions`` (address -> action) nodes are labelled and coloured."""
-    colours = {
-        "create": "green",
-        "delete": "red",
-        "update": "orange",
-        "replace": "purple",
-        "no-op": "grey",
-    }
-    lines = ["digraph v2s {", "  rankdir=LR;", "  node [shape=box, fontname=monospace];"]
-    for node in nodes(g):
-        attrs = []
-        action = (actions or {}).get(node)
-        if action:
-            label = f"{node}\\n({action})".replace('"', '\\"')
-            attrs.append(f'label="{label}"')
-            colour = colours.get(action_category(action))
-            if colour:
-                attrs.append(f"color={colour}")
-        if g.nodes[node].get("transient"):
-            attrs.append("style=dashed")
-        suffix = f" [{', '.join(attrs)}]" if attrs else ""
-        lines.append(f"  {_dot_quote(node)}{suffix};")
-    lines.extend(f"  {_dot_quote(a)} -> {_dot_quote(b)};" for a, b in edges(g))
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def to_mermaid(g: nx.DiGraph, actions: Mapping[str, str] | None = None) -> str:
-    """Mermaid ``flowchart LR``; node ids are n0, n1, ... and labels are the addresses."""
-    ids = {node: f"n{i}" for i, node in enumerate(nodes(g))}
-    lines = ["flowchart LR"]
-    for node, nid in ids.items():
-        action = (actions or {}).get(node)
-        label = node if not action else f"{node} ({action})"
-        label = label.replace('"', "#quot;")
-        lines.append(f'  {nid}["{label}"]')
-    lines.extend(f"  {ids[a]} --> {ids[b]}" for a, b in edges(g))
-    classes = {
-        "create": "fill:#d4f7d4",
-        "delete": "fill:#f7d4d4",
-        "update": "fill:#f7ecd4",
-        "replace": "fill:#e8d4f7",
-    }
-    if actions:
-        for name, style in classes.items():
-            members = sorted(
-                ids[n] for n, a in actions.items() if n in ids and action_category(a) == name
-            )
-            if members:
-                lines.append(f"  classDef {name} {style}")
-                lines.append(f"  class {','.join(members)} {name}")
-    return "\n".join(lines) + "\n"

@@ -243,3 +243,21 @@ def test_a_state_write_failure_stops_new_work(tmp_path: Path) -> None:
     assert not result.ok and not result.interrupted
     assert result.count("failed") == 1 and result.count("not-started") == 4
     assert "could not be saved" in result.diagnostics[0].detail
+
+
+def test_a_dependency_cycle_is_a_diagnostic_not_a_dropped_edge(tmp_path: Path) -> None:
+    prov = make_provider(tmp_path)
+    a, b, c = ("migration.a.scw_image", "migration.a.scw_server", "migration.a.scw_snapshot[0]")
+    plan = plan_of([change(a, "scw_image", depends_on=(b,)),
+                    change(b, "scw_server", depends_on=(a,)),
+                    change(c, "scw_snapshot"),
+                    change("migration.b.scw_server", "scw_server", depends_on=(b,))])
+    result = walk(plan, MemoryStateManager(), {"test": prov}, opts(tmp_path))
+    assert not result.ok
+    (diag,) = [d for d in result.diagnostics if "cycle" in d.summary]
+    assert f"apply:{a}" in diag.summary and f"apply:{b}" in diag.summary
+    by = {o.address: o.status for o in result.outcomes}
+    assert by[a] == by[b] == "failed"  # neither ran without its dependency
+    assert by["migration.b.scw_server"] == "skipped"
+    assert by[c] == "ok"  # what is outside the cycle still runs
+    assert a not in prov.order and b not in prov.order

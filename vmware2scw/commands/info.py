@@ -13,8 +13,9 @@ from vmware2scw.commands import common as c
 from vmware2scw.config.schema import schema_text as config_schema_text
 from vmware2scw.diagnostics import warning
 from vmware2scw.errors import ConfigError, V2SError
-from vmware2scw.graph import build_graph, to_dot, to_mermaid
+from vmware2scw.graph import build_graph
 from vmware2scw.plan.model import Plan
+from vmware2scw.plan.render_graph import to_dot, to_mermaid
 from vmware2scw.plan.schema import SCHEMA_FILES, schema_text
 from vmware2scw.provider import CatalogueProvider, StarterSource, VMFacts
 from vmware2scw.registry import Registry, available, instantiate

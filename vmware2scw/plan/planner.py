@@ -100,7 +100,8 @@ class _Planner:
 
     def plan_apply(self) -> list[ResourceChange]:
         """Every desired resource in scope, then deletes of what config no longer has."""
-        order = [a for a in topo_order(self.desired) if self.scope.includes(a)]
+        order = [a for a in topo_order(self.desired, self.scope.graph)
+                 if self.scope.includes(a)]
         needed: dict[str, str] = {}
         for _ in range(len(order) + 1):  # each pass only grows `needed`
             self.planned = {}

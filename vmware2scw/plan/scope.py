@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from graphlib import CycleError, TopologicalSorter
-
+from vmware2scw import graph
 from vmware2scw.addresses import Address, try_parse
 from vmware2scw.desired import Desired
 from vmware2scw.diagnostics import Diagnostic, warning
-from vmware2scw.errors import ConfigError
 from vmware2scw.plan.model import PlanOptions
 from vmware2scw.state.model import State
 
 
-def topo_order(desired: Desired) -> list[str]:
+def desired_graph(desired: Desired) -> graph.Graph:
+    """The dependency graph of the desired resources (edges to unknown addresses left out)."""
+    res = desired.resources
+    return graph.from_edges(res, [(d, a) for a, r in res.items() for d in r.depends_on
+                                  if d in res])
+
+
+def topo_order(desired: Desired, g: graph.Graph | None = None) -> list[str]:
     """Desired addresses, every dependency before its dependents (ties by address)."""
-    sorter: TopologicalSorter[str] = TopologicalSorter()
-    for address in sorted(desired.resources):
-        deps = desired.resources[address].depends_on
-        sorter.add(address, *sorted(d for d in deps if d in desired.resources))
-    try:
-        return list(sorter.static_order())
-    except CycleError as exc:
-        cycle = " -> ".join(exc.args[1]) if len(exc.args) > 1 else "?"
-        raise ConfigError(f"dependency cycle between resources: {cycle}",
-                          hint="remove one of the references that form the cycle") from None
+    g = desired_graph(desired) if g is None else g
+    graph.check_acyclic(g)
+    return graph.topo_order(g)
 
 
 class _Pattern:
@@ -51,15 +48,11 @@ class Scope:
         self.state = state
         self.targets = [_Pattern(t) for t in options.targets]
         self.replace = [_Pattern(r) for r in options.replace]
-        self._dependents: dict[str, set[str]] = {}
-        for address, dr in desired.resources.items():
-            for dep in dr.depends_on:
-                self._dependents.setdefault(dep, set()).add(address)
+        self.graph = desired_graph(desired)
         self._included: set[str] | None = None
         if self.targets:
             roots = [a for a in desired.resources if self._targeted(a)]
-            self._included = _closure(roots, lambda a: desired.resources[a].depends_on
-                                      if a in desired.resources else ())
+            self._included = graph.with_dependencies(self.graph, roots)
         everything = set(desired.resources) | set(state.resources)
         for pattern, flag, what in [(p, "-target", "target") for p in self.targets] + [
             (p, "-replace", "replace") for p in self.replace
@@ -88,29 +81,13 @@ class Scope:
 
     def dependents(self, address: str) -> set[str]:
         """Desired resources that depend directly on ``address``."""
-        return self._dependents.get(address, set())
+        return set(graph.dependents(self.graph, address)) if address in self.graph else set()
 
     def destroy_set(self) -> set[str]:
         """Recorded resources to destroy: all, or the targeted ones and their dependents."""
         if not self.targets:
             return set(self.state.resources)
-        reverse: dict[str, set[str]] = {}
-        for address, rs in self.state.resources.items():
-            for dep in rs.dependencies:
-                reverse.setdefault(dep, set()).add(address)
-        roots = [a for a in self.state.resources if self._targeted(a)]
-        found = _closure(roots, lambda a: reverse.get(a, ()))
-        return found & set(self.state.resources)
-
-
-def _closure(roots: Iterable[str], follow: Callable[[str], Iterable[str]]) -> set[str]:
-    """Everything reachable from ``roots`` through ``follow(address)``."""
-    seen: set[str] = set()
-    stack = list(roots)
-    while stack:
-        address = stack.pop()
-        if address in seen:
-            continue
-        seen.add(address)
-        stack.extend(follow(address))
-    return seen
+        recorded = self.state.resources
+        g = graph.from_edges(recorded, [(d, a) for a, rs in recorded.items()
+                                        for d in rs.dependencies if d in recorded])
+        return graph.with_dependents(g, [a for a in recorded if self._targeted(a)])

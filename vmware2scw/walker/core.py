@@ -46,6 +46,7 @@ from vmware2scw.walker.nodes import (
     Node,
     build_nodes,
     cleanup_pending,
+    cycles,
     remove_if_empty,
 )
 from vmware2scw.workdir import resource_dir
@@ -122,6 +123,7 @@ class _Walk:
         planned = {c.address for c in self.plan.changes}
         self.old = {a: r for a, r in self.sm.state.resources.items() if a in planned}
         self.nodes = build_nodes(self.plan, self.sm.state, self._kind)
+        self._fail_cycles()
         if self._refuse_prevent_destroy():
             return WalkResult(diagnostics=tuple(self.diags))
         restore = self._install_sigint()
@@ -172,6 +174,21 @@ class _Walk:
             return "cleanup"
         return "destroy" if self.plan.options.destroy else "apply"
 
+    def _fail_cycles(self) -> None:
+        """Operations that wait on each other fail with a diagnostic naming them; their
+        dependents are skipped and everything else runs (no dependency is ever dropped)."""
+        for group in cycles(self.nodes):
+            names = " -> ".join(group)
+            for key in group:
+                node = self.nodes[key]
+                node.status, node.message = "failed", f"dependency cycle: {names}"
+            self.diags.append(error(
+                f"dependency cycle between {len(group)} operations: {names}",
+                "this is a bug in the plan (v2s never drops a dependency to break it); "
+                "please report it with the plan file", address=self.nodes[group[0]].change.address))
+            for key in group:
+                self._skip_dependents(self.nodes[key])
+
     def _refuse_prevent_destroy(self) -> bool:
         refused = [n.change.address for n in self.nodes.values()
                    if n.op == DELETE and n.change.prevent_destroy]
@@ -188,7 +205,7 @@ class _Walk:
         ready: list[tuple[tuple[int, str, int], str]] = []
         waiting: dict[str, int] = {k: len(n.deps) for k, n in self.nodes.items()}
         for key, count in waiting.items():
-            if count == 0:
+            if count == 0 and self.nodes[key].status == "pending":
                 heapq.heappush(ready, (self.nodes[key].sort_key(), key))
         running: dict[str, str] = {}  # key -> kind
         per_kind: dict[str, int] = {}

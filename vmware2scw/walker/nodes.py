@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vmware2scw import graph
 from vmware2scw.plan.action import Action, Reason
 from vmware2scw.plan.model import Plan, ResourceChange
 from vmware2scw.state.model import ResourceState, State, Status
@@ -82,7 +83,6 @@ class _Builder:
                     migration=rec.migration))
         for node in self.nodes.values():
             self._wire(node)
-        break_cycles(self.nodes)
         return self.nodes
 
     def _operations(self, c: ResourceChange) -> None:
@@ -160,24 +160,7 @@ def remove_if_empty(path: Path) -> None:
         path.rmdir()
 
 
-def break_cycles(nodes: dict[str, Node]) -> None:
-    """Drop edges that would deadlock (a plan bug); Kahn's algorithm finds them."""
-    indeg = {k: len(n.deps) for k, n in nodes.items()}
-    todo = [k for k, d in indeg.items() if d == 0]
-    seen = 0
-    while todo:
-        key = todo.pop()
-        seen += 1
-        for user in nodes[key].dependents:
-            indeg[user] -= 1
-            if indeg[user] == 0:
-                todo.append(user)
-    if seen == len(nodes):
-        return
-    for key, d in indeg.items():
-        if d > 0:
-            for dep in list(nodes[key].deps):
-                if indeg.get(dep, 0) > 0:
-                    nodes[key].deps.discard(dep)
-                    nodes[dep].dependents.discard(key)
-    break_cycles(nodes)
+def cycles(nodes: dict[str, Node]) -> list[list[str]]:
+    """Groups of operations that wait on each other (a plan bug): never run, never dropped."""
+    return graph.cycles(graph.from_edges(nodes, [(d, k) for k, n in nodes.items()
+                                                 for d in n.deps]))
