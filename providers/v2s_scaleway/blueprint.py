@@ -37,6 +37,10 @@ BLUEPRINTS = (
 )  # fmt: skip
 
 
+def _label(label: str, k: int) -> str:
+    return f" ({label!r} in vCenter)" if label and label != f"disk {k}" else ""
+
+
 def _ref(addr: str, attr: str) -> str:
     return "${" + addr + "." + attr + "}"
 
@@ -95,9 +99,9 @@ def compose_import(req: ComposeRequest) -> ComposeResponse:
     for k, disk in enumerate(req.vm.disks):
         if disk.capacity_bytes > IMPORT_LIMIT:
             problems.append(ConfigProblem(path=("source", "vm"), message=(
-                f"disk {k} ({disk.label or disk.key}) of VM {req.vm.name!r} is "
-                f"{disk.capacity_bytes / GB:,.0f} GB; the s3_import transport imports at "
-                f"most 1 TB ({IMPORT_LIMIT:,} bytes) per Block snapshot")))
+                f"disk {k} of VM {req.vm.name!r} is {disk.capacity_bytes / GB:,.0f} GB, over "
+                f"the 1 TB ({IMPORT_LIMIT:,} bytes) that the s3_import transport imports per "
+                f"Block snapshot{_label(disk.label, k)}; shrink the disk before migrating")))
     if problems or name is None:
         return ComposeResponse(problems=tuple(problems))
     derived_names = [] if "${" in name else [(f"image name of {req.module}", f"{name}-image")] + [

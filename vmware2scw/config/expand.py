@@ -14,12 +14,15 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from pydantic import ValidationError
+
 from vmware2scw.config.compose import Bound, Instance, choose_blueprint, compose
 from vmware2scw.config.interpolate import TemplateError, iter_strings, references
 from vmware2scw.config.loader import LoadedConfig, YPath
 from vmware2scw.config.model import BACKEND_SECRETS, Config, MigrationConfig
 from vmware2scw.config.roles import SECTION, PluginFn, RoleBinder, default_plugins
 from vmware2scw.config.suggest import did_you_mean, nearest
+from vmware2scw.config.validation import dotted
 from vmware2scw.desired import Desired, DesiredResource, ProviderBlock
 from vmware2scw.diagnostics import Diagnostic, SourcePos
 from vmware2scw.errors import ConfigError
@@ -255,6 +258,32 @@ class _Expander:
             out[role] = local
         return out
 
+    def _check_settings(self, local: str) -> None:
+        """Unknown or mistyped provider settings, located like every other config error
+        (missing ones are left to the provider: they may come from the environment)."""
+        plugin = self.binder.plugin_of(local)
+        model = getattr(plugin, "settings_model", None)
+        raw = {k: v for k, v in (self.loaded.config.providers.get(local) or {}).items()
+               if k != "source"}
+        if model is None:
+            return
+        try:
+            model.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                if err["type"] == "missing":
+                    continue
+                loc = ("providers", local, *err["loc"])
+                if err["type"] == "extra_forbidden":
+                    key = str(loc[-1])
+                    known = list(model.model_fields) if len(loc) == 3 else []
+                    self.errors.add(self.loaded.key_pos(loc),
+                                    f"unknown {plugin.name} provider setting {key!r} in "
+                                    f"{dotted(loc[:-1])}" + did_you_mean(key, known))
+                else:  # the message only: a setting's value may be a secret
+                    msg = str(err["msg"]).removeprefix("Value error, ")
+                    self.errors.add(self.loaded.pos(loc), f"{dotted(loc)}: {msg}")
+
     def run(self) -> tuple[Desired, list[Diagnostic]]:
         cfg, loaded, errors = self.loaded.config, self.loaded, self.errors
         used: set[str] = set()
@@ -266,6 +295,8 @@ class _Expander:
             self.roles[name] = bound
             used.update(bound.values())
             patterns.setdefault(bound["source"], set()).add(mig.source.vm)
+        for local in sorted(cfg.providers):
+            self._check_settings(local)
         errors.raise_if_any()
         providers = provider_blocks(loaded, used)
 
