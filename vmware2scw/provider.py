@@ -58,13 +58,6 @@ class ResourceType(_Frozen):
         model = frozenset(self.config_model.model_fields) if self.config_model else frozenset()
         return model | self.attributes | self.computed
 
-    def replace_paths(self, prior: Attrs, desired: Attrs, unknown: frozenset[str]) -> list[str]:
-        """The force-new attributes whose change (or unknown new value) forces a replace."""
-        return sorted(
-            a for a in self.force_new
-            if a in desired and (a in unknown or prior.get(a) != desired.get(a))
-        )
-
 
 # --- configure -------------------------------------------------------------------------------
 
@@ -217,6 +210,9 @@ class ResourceRef(_Frozen):
 
 class ReadRequest(_Frozen):
     resources: tuple[ResourceRef, ...]
+    # the desired resources this provider will plan (attributes may hold templates): read
+    # here whatever plan() needs (catalogues, prices), so planning stays pure
+    planned: tuple[ResourceRef, ...] = ()
 
 
 class ReadResponse(_Frozen):
@@ -237,7 +233,9 @@ class PlanRequest(_Frozen):
 class PlanResponse(_Frozen):
     planned: Attrs
     unknown: tuple[str, ...] = ()  # attribute paths known only after apply
-    replace_paths: tuple[str, ...] = ()  # changed paths that force replacement
+    # changed paths that force a replace for a reason the schema cannot say; the planner
+    # itself replaces on any change of a force_new attribute (one rule, ResourceType)
+    replace_paths: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
 
 

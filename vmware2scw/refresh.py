@@ -1,7 +1,8 @@
 """Refresh: read every recorded object back from its provider, one batched call each.
 
-The only I/O of planning. Tombstones are not read (their objects were deleted on
-purpose); an object a provider reports gone is dropped from the refreshed state, except
+The only I/O of planning (catalogues and prices a plan needs are read here too).
+Tombstones are not read (their objects were deleted on purpose); an object a
+provider reports gone is dropped from the refreshed state, except
 a tainted record (an interrupted create whose object may not exist yet: it resumes).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 
+from vmware2scw.desired import Desired
 from vmware2scw.diagnostics import Diagnostic, error, warning
 from vmware2scw.errors import ProviderError
 from vmware2scw.provider import Provider, ReadRequest, ResourceRef
@@ -17,16 +19,26 @@ from vmware2scw.retry import RetryPolicy
 from vmware2scw.state.model import ResourceState, State, Status
 
 
-def refresh(state: State, providers: Mapping[str, Provider]) -> tuple[State, list[Diagnostic]]:
-    """The state with attributes as providers read them now (serial unchanged)."""
+def refresh(
+    state: State, providers: Mapping[str, Provider], desired: Desired | None = None
+) -> tuple[State, list[Diagnostic]]:
+    """The state with attributes as providers read them now (serial unchanged).
+
+    With ``desired``, each provider also sees the resources it will plan, and reads what
+    planning needs in the same call (e.g. an instance catalogue).
+    """
     diags: list[Diagnostic] = []
     groups: dict[str, list[ResourceState]] = {}
     for rs in state.resources.values():
         if rs.status is not Status.TRANSIENT_DONE:
             groups.setdefault(rs.provider, []).append(rs)
+    planned: dict[str, list[ResourceRef]] = {}
+    for dr in (desired.resources.values() if desired is not None else ()):
+        planned.setdefault(dr.provider, []).append(ResourceRef.model_construct(
+            address=dr.address, type=dr.type, attributes=dr.attributes))
     resources = dict(state.resources)
-    for name in sorted(groups):
-        records = sorted(groups[name], key=lambda r: r.address)
+    for name in sorted(set(groups) | (set(planned) & set(providers))):
+        records = sorted(groups.get(name, []), key=lambda r: r.address)
         provider = providers.get(name)
         if provider is None:
             diags.append(warning(
@@ -38,7 +50,9 @@ def refresh(state: State, providers: Mapping[str, Provider]) -> tuple[State, lis
         refs = tuple(ResourceRef(address=r.address, type=r.type, attributes=r.attributes)
                      for r in records)
         try:
-            resp = RetryPolicy().call(functools.partial(provider.read, ReadRequest(resources=refs)),
+            request = ReadRequest.model_construct(resources=refs,
+                                                  planned=tuple(planned.get(name, ())))
+            resp = RetryPolicy().call(functools.partial(provider.read, request),
                                       f"refresh through provider {name!r}")
         except ProviderError as exc:
             diags.append(error(

@@ -118,24 +118,14 @@ class QemuProvider:
         """Validate; refuse what cannot convert; outputs unknown until apply."""
         cfg = _config(req.address, req.desired)
         self._refuse_unsupported(req.address, cfg)
-        rtype = RESOURCE_TYPES["qcow2_artifact"]
         unknown = set(req.desired_unknown)
-        replace = []
-        if req.prior is not None:
-            for attr in sorted(rtype.force_new):
-                if attr in req.desired and (
-                    attr in unknown or req.prior.get(attr) != req.desired.get(attr)
-                ):
-                    replace.append(attr)
         planned = dict(req.desired)
-        if req.prior is None or replace:
+        if req.prior is None:  # a replace is planned from no prior (the planner decides it)
             planned.update(dict.fromkeys(COMPUTED))
             unknown |= COMPUTED
         else:
             planned.update({a: req.prior.get(a) for a in COMPUTED})
-        return PlanResponse(
-            planned=planned, unknown=tuple(sorted(unknown)), replace_paths=tuple(replace)
-        )
+        return PlanResponse(planned=planned, unknown=tuple(sorted(unknown)))
 
     def _refuse_unsupported(self, address: str, cfg: Qcow2ArtifactConfig) -> None:
         if cfg.guest_family == "windows" and self.settings.virtio_win_iso is None:

@@ -60,6 +60,11 @@ class Catalogue:
                 self._cache[zone] = self._fetch(zone)
             return self._cache[zone]
 
+    def cached(self, zone: str) -> dict[str, Offer] | None:
+        """The offers of a zone if already read (plan() never reads: refresh does)."""
+        with self._lock:
+            return self._cache.get(zone)
+
     def get(self, zone: str, commercial_type: str) -> Offer | None:
         return self.offers(zone).get(commercial_type)
 

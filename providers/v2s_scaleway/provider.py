@@ -194,7 +194,9 @@ class ScalewayProvider:
     # --- read ------------------------------------------------------------------------------
 
     def read(self, req: ReadRequest) -> ReadResponse:
-        """One paginated listing per type and zone (or bucket), filtered by the lineage tag."""
+        """One paginated listing per type and zone (or bucket), filtered by the lineage tag;
+        and the instance catalogue of every zone a server will be planned in."""
+        diags = self._read_catalogues(req)
         out: dict[str, Attrs | None] = {}
         groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for ref in req.resources:
@@ -231,7 +233,18 @@ class ScalewayProvider:
             for r in refs:
                 obj = by_id.get(r.attributes.get("id")) or by_addr.get(r.address)
                 out[r.address] = None if obj is None else self._merge(r.attributes, to_attrs(obj))
-        return ReadResponse(attributes=out)
+        return ReadResponse(attributes=out, diagnostics=tuple(diags))
+
+    def _read_catalogues(self, req: ReadRequest) -> list[Diagnostic]:
+        zones = sorted({self._zone(r.attributes) for r in (*req.planned, *req.resources)
+                        if r.type == "scw_server" and "${" not in str(r.attributes.get("zone"))})
+        for zone in zones:
+            try:
+                self.catalogue.offers(zone)
+            except ProviderError as exc:
+                return [warning(f"instance catalogue of {zone} unavailable: types not "
+                                "checked, prices not shown", exc.message)]
+        return []
 
     @staticmethod
     def _merge(prior: Attrs, observed: Attrs) -> Attrs:
@@ -256,13 +269,8 @@ class ScalewayProvider:
             desired, more = server_plan.resolve_networks(
                 desired, self.settings.drop_unmapped_nics, req.address)
             diags += more
-        replace: list[str] = []
-        if req.prior is not None:
-            for attr in sorted(rtype.force_new):
-                if attr in desired and (attr in unknown or req.prior.get(attr) != desired[attr]):
-                    replace.append(attr)
         planned = dict(desired)
-        new = req.prior is None or bool(replace)
+        new = req.prior is None  # a replace is planned from no prior (the planner decides it)
         for attr in rtype.computed:
             if new:
                 planned[attr] = None
@@ -279,7 +287,7 @@ class ScalewayProvider:
             diags += server_plan.notes(self.catalogue, self._zone(planned), req.address,
                                        req.prior, planned, unknown, new)
         return PlanResponse(planned=planned, unknown=tuple(sorted(unknown)),
-                            replace_paths=tuple(replace), diagnostics=tuple(diags))
+                            diagnostics=tuple(diags))
 
     # --- apply / delete --------------------------------------------------------------------
 

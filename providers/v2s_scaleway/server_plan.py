@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from vmware2scw.diagnostics import Diagnostic, error, warning
-from vmware2scw.errors import ProviderError
 from vmware2scw.provider import Attrs
 
 from .catalogue import Catalogue, Offer
@@ -33,16 +32,16 @@ def notes(
     unknown: set[str], new: bool,
 ) -> list[Diagnostic]:
     """Unknown or undersized type, the price of a new server (sets ``monthly_price``),
-    and the stop/start a type change costs."""
+    and the stop/start a type change costs. Pure: the catalogue was read by refresh."""
     diags: list[Diagnostic] = []
     ctype = planned.get("commercial_type")
     offer: Offer | None = None
     if ctype and "commercial_type" not in unknown:
-        try:
-            offers = catalogue.offers(zone)
-        except ProviderError as exc:
-            return [warning("instance catalogue unavailable: prices not shown", exc.message,
-                            address=address)]
+        offers = catalogue.cached(zone)
+        if offers is None:
+            return [warning("instance catalogue not read: type not checked, price not shown",
+                            "the catalogue is read by refresh; plan without -no-refresh "
+                            "(or refresh failed: see its warning)", address=address)]
         offer = offers.get(str(ctype))
         if offer is None:
             near = ", ".join(sorted(offers)[:8])

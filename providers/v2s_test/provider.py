@@ -172,22 +172,15 @@ class TestProvider:
     def plan(self, req: PlanRequest) -> PlanResponse:
         rtype = self._type(req.type, req.address)
         unknown = set(req.desired_unknown)
-        replace: list[str] = []
-        if req.prior is not None:
-            for attr in sorted(rtype.force_new):
-                changed = req.prior.get(attr) != req.desired.get(attr)
-                if attr in req.desired and (attr in unknown or changed):
-                    replace.append(attr)
         planned = dict(req.desired)
-        if req.prior is None or replace:
+        if req.prior is None:  # a replace is planned from no prior (the planner decides it)
             for attr in rtype.computed:
                 planned[attr] = None
                 unknown.add(attr)
         else:
             for attr in rtype.computed:
                 planned[attr] = req.prior.get(attr)
-        return PlanResponse(planned=planned, unknown=tuple(sorted(unknown)),
-                            replace_paths=tuple(replace))
+        return PlanResponse(planned=planned, unknown=tuple(sorted(unknown)))
 
     def apply(self, req: ApplyRequest, ctx: ApplyContext) -> ApplyResponse:
         self._type(req.type, req.address)

@@ -160,29 +160,21 @@ class VMwareProvider:
     # --- plan --------------------------------------------------------------------------------
 
     def plan(self, req: PlanRequest) -> PlanResponse:
-        rtype = RESOURCE_TYPES.get(req.type)
-        if rtype is None:
+        if req.type not in RESOURCE_TYPES:
             raise ProviderError(f"the vmware provider has no resource type {req.type!r}",
                                 address=req.address)
         outs = SNAPSHOT_OUT if req.type == "vmware_snapshot" else EXPORT_OUT
         planned = dict(req.desired)
         unknown: tuple[str, ...] = tuple(sorted(outs))
-        replace: tuple[str, ...] = ()
-        if req.prior is not None:
-            replace = tuple(sorted(
-                k for k in rtype.force_new
-                if k not in req.desired_unknown and req.prior.get(k) != req.desired.get(k)
-            ))
-            if not replace and not req.desired_unknown:
-                planned.update({k: req.prior[k] for k in outs if k in req.prior})
-                unknown = tuple(sorted(k for k in outs if k not in req.prior))
+        if req.prior is not None and not req.desired_unknown:  # replaces: the planner's call
+            planned.update({k: req.prior[k] for k in outs if k in req.prior})
+            unknown = tuple(sorted(k for k in outs if k not in req.prior))
         diags: list[Diagnostic] = []
         if req.type == "vmware_snapshot":
             facts = self.facts(str(req.desired.get("vm", "")))
             if facts is not None:
                 diags = validate(facts, self._checks(req.desired), address=req.address)
-        return PlanResponse(planned=planned, unknown=unknown, replace_paths=replace,
-                            diagnostics=tuple(diags))
+        return PlanResponse(planned=planned, unknown=unknown, diagnostics=tuple(diags))
 
     def _checks(self, desired: Attrs) -> Checks:
         s = self.settings

@@ -19,7 +19,13 @@ from vmware2scw.errors import ProviderError, TransientError
 from vmware2scw.plan import Action, Plan, Reason
 from vmware2scw.plan.model import ResourceChange
 from vmware2scw.plan.render_text import render_text
-from vmware2scw.provider import ApplyRequest, DeleteRequest, PlanRequest
+from vmware2scw.provider import (
+    ApplyRequest,
+    DeleteRequest,
+    PlanRequest,
+    ReadRequest,
+    ResourceRef,
+)
 
 pytestmark = pytest.mark.lab
 PN_A = "aaaaaaaa-0000-4000-8000-00000000000a"
@@ -59,8 +65,11 @@ def plan_server(provider: ScalewayProvider, prior: dict | None, **desired_attrs:
     base = {"name": "s", "zone": "fr-par-1", "commercial_type": "PRO2-XXS", "image_id": "i",
             "tags": [], "security_group": None, "public_ip": True, "private_networks": [],
             "power_on": True, "verify_tcp": [], "source_cpus": 2, "source_memory_mb": 4096}
+    desired = {**base, **desired_attrs}
+    ref = ResourceRef(address="migration.s.scw_server", type="scw_server", attributes=desired)
+    provider.read(ReadRequest(resources=(), planned=(ref,)))  # refresh reads the catalogue
     return provider.plan(PlanRequest(address="migration.s.scw_server", type="scw_server",
-                                     prior=prior, desired={**base, **desired_attrs}))
+                                     prior=prior, desired=desired))
 
 
 def test_unmapped_nic_is_a_plan_error_unless_dropped(provider: ScalewayProvider) -> None:
@@ -362,3 +371,16 @@ def test_import_size_smaller_than_the_image_falls_back_to_the_image_size(
     state = apply_chain(provider, "grow-01", want, LINEAGE, types=("s3_object", "scw_snapshot"))
     assert state[addresses("grow-01")["scw_snapshot"]]["size"] == 3 * 2**30
     destroy_chain(provider, state, LINEAGE)
+
+
+def test_plan_reads_nothing_the_catalogue_comes_from_refresh(provider: ScalewayProvider) -> None:
+    desired = {"name": "s", "zone": "fr-par-1", "commercial_type": "PRO2-XXS", "image_id": "i",
+               "tags": [], "security_group": None, "public_ip": True, "private_networks": []}
+    req = PlanRequest(address="migration.s.scw_server", type="scw_server", prior=None,
+                      desired=desired)
+    unread = provider.plan(req)
+    assert unread.planned["monthly_price"] is None  # plan() made no call to read it
+    assert any("catalogue not read" in d.summary for d in unread.diagnostics)
+    ref = ResourceRef(address=req.address, type="scw_server", attributes=desired)
+    provider.read(ReadRequest(resources=(), planned=(ref,)))
+    assert provider.plan(req).planned["monthly_price"] > 0

@@ -46,7 +46,7 @@ def _plan(s: c.Session, state: State, options: PlanOptions,
     providers = s.providers(desired)
     refreshed = state
     if do_refresh:
-        refreshed, diags = refresh(state, providers)
+        refreshed, diags = refresh(state, providers, desired)
         s.diagnostics.extend(diags)
     s.refreshed = _keep_resumable(state, refreshed)
     plan = make_plan(desired, refreshed, providers, options, recorded=state)

@@ -157,7 +157,8 @@ class _Planner:
         if not changed:
             return self._change(base, prior, Action.NOOP, Reason.NONE, resp.planned, resp)
         forced = sorted(
-            set(resp.replace_paths) | {p for p in changed if top_level(p) in rtype.force_new}
+            set(resp.replace_paths) | _forces_new(rtype, before, base.desired, base.unknown_in)
+            | {p for p in changed if top_level(p) in rtype.force_new}
         )
         if forced:
             fresh = self._fresh(base, prior, replace_action, Reason.FORCE_NEW)
@@ -400,6 +401,14 @@ def _drift(recorded: State, refreshed: State) -> list[ResourceChange]:
                 transient=old.transient, migration=old.migration,
             ))
     return out
+
+
+def _forces_new(
+    rtype: ResourceType, prior: Attrs, desired: Attrs, unknown: tuple[str, ...]
+) -> set[str]:
+    """The one replace rule: a force_new attribute whose new value differs or is unknown."""
+    return {a for a in rtype.force_new
+            if a in desired and (a in unknown or prior.get(a) != desired.get(a))}
 
 
 def _blank_unknown(value: Any) -> Any:
