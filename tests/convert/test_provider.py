@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,31 +18,13 @@ from vmware2scw.provider import (
     ReadRequest,
     ResourceRef,
 )
+from vmware2scw.testing import RecordingContext
 
 ADDR = "migration.web-01.qcow2_artifact[0]"
 
 
-class Ctx:
-    """A minimal ApplyContext that records progress."""
-
-    def __init__(self, work: Path) -> None:
-        self.address = ADDR
-        self.lineage = "lin"
-        self.work_dir = work
-        self.cancelled = threading.Event()
-        self.events: list[tuple[str, str]] = []
-
-    @property
-    def tags(self) -> tuple[str, ...]:
-        return ("v2s-lineage=lin", f"v2s-address={ADDR}")
-
-    def progress(
-        self, phase: str, done: int | None = None, total: int | None = None, message: str = ""
-    ) -> None:
-        self.events.append((phase, message))
-
-    def checkpoint(self, data: dict[str, Any]) -> None:
-        pass
+def Ctx(work: Path) -> RecordingContext:  # noqa: N802 - reads like the class it builds
+    return RecordingContext(ADDR, work, lineage="lin")
 
 
 def provider(tmp_path: Path, **settings: Any) -> QemuProvider:
@@ -95,7 +76,7 @@ def test_unsupported_cases_are_refused_at_plan(tmp_path: Path, change: dict[str,
         )
 
 
-def test_plan_marks_outputs_unknown_and_compress_change_replaces(tmp_path: Path) -> None:
+def test_plan_marks_outputs_unknown_and_compress_forces_new(tmp_path: Path) -> None:
     p = provider(tmp_path)
     first = p.plan(
         PlanRequest(address=ADDR, type="qcow2_artifact", prior=None, desired=desired(["/d0"]))
@@ -122,7 +103,9 @@ def test_plan_marks_outputs_unknown_and_compress_change_replaces(tmp_path: Path)
             desired=desired(["/d0"], compress=True),
         )
     )
-    assert changed.replace_paths == ("compress",)
+    # the planner replaces on a force_new change (one rule, from the schema)
+    assert changed.planned["compress"] is True and changed.replace_paths == ()
+    assert "compress" in p.resource_types()["qcow2_artifact"].force_new
 
 
 def test_failed_conversion_leaves_no_artifact(tmp_path: Path) -> None:
@@ -189,7 +172,8 @@ def test_provider_conversion_is_idempotent_compressed_and_atomic(
     assert out["changes"] == list(first.changes)  # same input, same guest changes
     assert out["format"] == "qcow2" and Path(out["path"]).is_file()
     assert out["size"] < first.disks[0].stat().st_size  # compressed (zlib) is smaller
-    assert {ph for ph, _ in ctx.events} >= {"copy", "partition", "guest", "initramfs", "qcow2"}
+    phases = {event[0] for event in ctx.events}
+    assert phases >= {"copy", "partition", "guest", "initramfs", "qcow2"}
     # A second apply with the same inputs reuses the finished conversion.
     again = p.apply(
         ApplyRequest(address=ADDR, type="qcow2_artifact", prior=None, planned=planned),

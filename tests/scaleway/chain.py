@@ -8,8 +8,8 @@ from typing import Any
 
 from v2s_scaleway.provider import ScalewayProvider
 
-from tests.scaleway.fakes import FakeContext
 from vmware2scw.provider import ApplyRequest, DeleteRequest, PlanRequest
+from vmware2scw.testing import RecordingContext
 
 TYPES = ("s3_object", "scw_snapshot", "scw_image", "scw_server")
 
@@ -56,7 +56,7 @@ def apply_chain(prov: ScalewayProvider, migration: str, want: dict[str, dict[str
             attrs["image_id"] = state[addr["scw_image"]]["id"]
         prior = state.get(addr[typ])
         plan = prov.plan(PlanRequest(address=addr[typ], type=typ, prior=prior, desired=attrs))
-        ctx = FakeContext(addr[typ], lineage=lineage)
+        ctx = RecordingContext(addr[typ], lineage=lineage)
         res = prov.apply(ApplyRequest(address=addr[typ], type=typ, prior=prior,
                                       planned={**plan.planned, **attrs}), ctx)
         state[addr[typ]] = res.attributes
@@ -70,4 +70,4 @@ def destroy_chain(prov: ScalewayProvider, state: dict[str, dict[str, Any]], line
     for address in sorted(state, key=lambda a: -order[a.rsplit(".", 1)[1].split("[")[0]]):
         typ = address.rsplit(".", 1)[1].split("[")[0]
         prov.delete(DeleteRequest(address=address, type=typ, prior=state[address]),
-                    FakeContext(address, lineage=lineage))
+                    RecordingContext(address, lineage=lineage))

@@ -15,11 +15,11 @@ from typing import Any
 
 from v2s_scaleway.provider import ScalewayProvider
 
-from tests.scaleway.fakes import FakeContext
 from vmware2scw.provider import ApplyRequest, ConfigureRequest
+from vmware2scw.testing import RecordingContext
 
 
-class DieAtCheckpoint(FakeContext):
+class DieAtCheckpoint(RecordingContext):
     def checkpoint(self, data: dict[str, Any]) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 

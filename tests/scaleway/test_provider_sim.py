@@ -14,10 +14,10 @@ from tests.lab.s3 import MotoS3Server
 from tests.lab.scwsim import Faults, Simulator
 from tests.scaleway.chain import TYPES, addresses, apply_chain, desired, destroy_chain
 from tests.scaleway.conftest import LINEAGE
-from tests.scaleway.fakes import FakeContext
 from vmware2scw.errors import TransientError
 from vmware2scw.provider import ApplyRequest, ReadRequest, ResourceRef
 from vmware2scw.retry import RetryPolicy
+from vmware2scw.testing import RecordingContext
 
 pytestmark = pytest.mark.lab
 NOTHING = {"snapshots": [], "images": [], "servers": [], "ips": [], "volumes": []}
@@ -139,7 +139,7 @@ class Crash(BaseException):
     """Stands for the process dying (not an Exception: nothing may catch it)."""
 
 
-class CrashingContext(FakeContext):
+class CrashingContext(RecordingContext):
     def checkpoint(self, data: dict) -> None:
         raise Crash("killed right after the create call, before state was saved")
 
@@ -200,7 +200,7 @@ def test_sigkill_right_after_server_create_is_adopted_by_the_next_process(
     key = ("servers", f"v2s-address={addr}")
     assert count_by_address(sim)[key] == 1
     res = provider.apply(ApplyRequest(address=addr, type="scw_server", prior=None,
-                                      planned=planned), FakeContext(addr, lineage=LINEAGE))
+                                      planned=planned), RecordingContext(addr, lineage=LINEAGE))
     assert count_by_address(sim)[key] == 1 and res.attributes["state"] == "running"
     state[addr] = res.attributes
     destroy_chain(provider, state, LINEAGE)

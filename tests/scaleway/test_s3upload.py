@@ -16,8 +16,8 @@ from v2s_scaleway.s3client import delete_object, ensure_bucket, list_uploads, ma
 from v2s_scaleway.s3upload import MAX_PARTS, MiB, Uploader, choose_part_size
 
 from tests.lab.s3 import ACCESS_KEY, REGION, SECRET_KEY, MotoS3Server
-from tests.scaleway.fakes import FakeContext
 from vmware2scw.errors import ProviderError, TransientError
+from vmware2scw.testing import RecordingContext
 
 ADDR = "migration.web-01.s3_object[0]"
 
@@ -84,7 +84,7 @@ def test_requested_part_size_is_raised_when_it_would_exceed_1000_parts() -> None
 def test_upload_stores_exact_bytes_with_sha_metadata(s3_server, s3_bucket, tmp_path) -> None:
     s3 = client(s3_server)
     src = make_file(tmp_path / "d.qcow2", 12 * MiB + 123)
-    ctx = FakeContext(ADDR)
+    ctx = RecordingContext(ADDR)
     res = Uploader(s3, path=src, bucket=s3_bucket, key="k/disk0.qcow2", ctx=ctx,
                    metadata={"v2s-sha256": sha(src)}).run()
     assert res.parts == 3 and res.size == src.stat().st_size and res.sha256 == sha(src)
@@ -98,7 +98,7 @@ def test_upload_stores_exact_bytes_with_sha_metadata(s3_server, s3_bucket, tmp_p
 def test_rerun_after_failure_sends_only_missing_parts(s3_server, s3_bucket, tmp_path) -> None:
     s3 = client(s3_server)
     src = make_file(tmp_path / "d.qcow2", 26 * MiB)  # 6 parts of 5 MiB
-    ctx = FakeContext(ADDR)
+    ctx = RecordingContext(ADDR)
     flaky = FailingS3(s3, {5, 6})
     with pytest.raises(TransientError):
         Uploader(flaky, path=src, bucket=s3_bucket, key="r.qcow2", ctx=ctx, concurrency=1,
@@ -106,7 +106,7 @@ def test_rerun_after_failure_sends_only_missing_parts(s3_server, s3_bucket, tmp_
     cp = ctx.last_checkpoint
     assert cp is not None and cp["upload_id"] and set(cp["parts"]) == {"1", "2", "3", "4"}
     again = FailingS3(s3, set())
-    res = Uploader(again, path=src, bucket=s3_bucket, key="r.qcow2", ctx=FakeContext(ADDR),
+    res = Uploader(again, path=src, bucket=s3_bucket, key="r.qcow2", ctx=RecordingContext(ADDR),
                    checkpoint=cp).run()
     assert sorted(again.sent) == [5, 6]
     assert res.bytes_sent == 6 * MiB and res.upload_id == cp["upload_id"]
@@ -119,9 +119,10 @@ def test_orphan_upload_without_checkpoint_is_reused(s3_server, s3_bucket, tmp_pa
     src = make_file(tmp_path / "d.qcow2", 11 * MiB)
     with pytest.raises(TransientError):
         Uploader(FailingS3(s3, {3}), path=src, bucket=s3_bucket, key="o.qcow2",
-                 ctx=FakeContext(ADDR), concurrency=1).run()
+                 ctx=RecordingContext(ADDR), concurrency=1).run()
     again = FailingS3(s3, set())
-    res = Uploader(again, path=src, bucket=s3_bucket, key="o.qcow2", ctx=FakeContext(ADDR)).run()
+    res = Uploader(again, path=src, bucket=s3_bucket, key="o.qcow2",
+                   ctx=RecordingContext(ADDR)).run()
     assert again.sent == [3]
     assert stored_sha(s3, s3_bucket, "o.qcow2") == sha(src) and res.parts == 3
 
@@ -133,7 +134,7 @@ def test_stored_part_with_other_bytes_is_sent_again(s3_server, s3_bucket, tmp_pa
     s3.upload_part(Bucket=s3_bucket, Key="c.qcow2", UploadId=up, PartNumber=1,
                    Body=b"x" * (5 * MiB))
     spy = FailingS3(s3, set())
-    Uploader(spy, path=src, bucket=s3_bucket, key="c.qcow2", ctx=FakeContext(ADDR),
+    Uploader(spy, path=src, bucket=s3_bucket, key="c.qcow2", ctx=RecordingContext(ADDR),
              checkpoint={"upload_id": up, "key": "c.qcow2", "parts": {"1": "bogus"}}).run()
     assert sorted(spy.sent) == [1, 2]
     assert stored_sha(s3, s3_bucket, "c.qcow2") == sha(src)
@@ -143,10 +144,10 @@ def test_finished_object_is_adopted_without_sending(s3_server, s3_bucket, tmp_pa
     s3 = client(s3_server)
     src = make_file(tmp_path / "d.qcow2", 6 * MiB)
     meta = {"v2s-sha256": sha(src)}
-    Uploader(s3, path=src, bucket=s3_bucket, key="a.qcow2", ctx=FakeContext(ADDR),
+    Uploader(s3, path=src, bucket=s3_bucket, key="a.qcow2", ctx=RecordingContext(ADDR),
              metadata=meta).run()
     spy = FailingS3(s3, set())
-    res = Uploader(spy, path=src, bucket=s3_bucket, key="a.qcow2", ctx=FakeContext(ADDR),
+    res = Uploader(spy, path=src, bucket=s3_bucket, key="a.qcow2", ctx=RecordingContext(ADDR),
                    metadata=meta).run()
     assert res.adopted and res.bytes_sent == 0 and spy.sent == []
 
@@ -155,20 +156,20 @@ def test_changed_source_is_refused(s3_server, s3_bucket, tmp_path) -> None:
     src = make_file(tmp_path / "d.qcow2", 5 * MiB)
     with pytest.raises(ProviderError, match="changed since"):
         Uploader(client(s3_server), path=src, bucket=s3_bucket, key="x.qcow2",
-                 ctx=FakeContext(ADDR), expected_sha256="0" * 64).run()
+                 ctx=RecordingContext(ADDR), expected_sha256="0" * 64).run()
 
 
 def test_missing_source_file_names_the_address(s3_server, s3_bucket, tmp_path) -> None:
     with pytest.raises(ProviderError) as err:
         Uploader(client(s3_server), path=tmp_path / "nope.qcow2", bucket=s3_bucket,
-                 key="x.qcow2", ctx=FakeContext(ADDR)).run()
+                 key="x.qcow2", ctx=RecordingContext(ADDR)).run()
     assert ADDR in str(err.value)
 
 
 def test_delete_removes_object_and_stray_uploads(s3_server, s3_bucket, tmp_path) -> None:
     s3 = client(s3_server)
     src = make_file(tmp_path / "d.qcow2", 5 * MiB)
-    Uploader(s3, path=src, bucket=s3_bucket, key="z.qcow2", ctx=FakeContext(ADDR)).run()
+    Uploader(s3, path=src, bucket=s3_bucket, key="z.qcow2", ctx=RecordingContext(ADDR)).run()
     s3.create_multipart_upload(Bucket=s3_bucket, Key="z.qcow2")
     delete_object(s3, s3_bucket, "z.qcow2")
     assert list_uploads(s3, s3_bucket, "z.qcow2") == []
@@ -190,7 +191,8 @@ def test_upload_over_tls_in_both_checksum_modes(s3_server_tls, s3_bucket_tls, tm
     s3 = client(s3_server_tls, request_checksum_calculation=mode,
                 response_checksum_validation=mode)
     src = make_file(tmp_path / "d.qcow2", 7 * MiB, seed=3)
-    Uploader(s3, path=src, bucket=s3_bucket_tls, key=f"{mode}.qcow2", ctx=FakeContext(ADDR)).run()
+    Uploader(s3, path=src, bucket=s3_bucket_tls, key=f"{mode}.qcow2",
+             ctx=RecordingContext(ADDR)).run()
     assert stored_sha(s3, s3_bucket_tls, f"{mode}.qcow2") == sha(src)
 
 
@@ -226,7 +228,7 @@ def test_256mib_upload_killed_at_60_percent_resends_at_most_half(
     cp = json.loads(cp_file.read_text())
     s3 = client(s3_server)
     spy = FailingS3(s3, set())
-    ctx = FakeContext(ADDR)
+    ctx = RecordingContext(ADDR)
     res = Uploader(spy, path=src, bucket=s3_bucket, key="big.qcow2", ctx=ctx, checkpoint=cp).run()
     print(f"killed after {done_parts} parts; rerun sent {res.bytes_sent / MiB:.0f} MiB "
           f"of {size / MiB:.0f} MiB")
@@ -249,12 +251,12 @@ def test_a_part_corrupted_in_transit_is_rejected_and_resent(s3_server, s3_bucket
                                                             tmp_path) -> None:
     s3 = client(s3_server)
     src = make_file(tmp_path / "d.qcow2", 12 * MiB)
-    ctx = FakeContext(ADDR)
+    ctx = RecordingContext(ADDR)
     with pytest.raises(TransientError, match="part 2"):
         Uploader(CorruptingS3(s3, set()), path=src, bucket=s3_bucket, key="bad.qcow2", ctx=ctx,
                  concurrency=1, checkpoint_every=0).run()
     spy = FailingS3(s3, set())
-    Uploader(spy, path=src, bucket=s3_bucket, key="bad.qcow2", ctx=FakeContext(ADDR),
+    Uploader(spy, path=src, bucket=s3_bucket, key="bad.qcow2", ctx=RecordingContext(ADDR),
              checkpoint=ctx.last_checkpoint).run()
     assert 2 in spy.sent and 1 not in spy.sent
     assert stored_sha(s3, s3_bucket, "bad.qcow2") == sha(src)

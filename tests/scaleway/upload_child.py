@@ -11,7 +11,7 @@ from v2s_scaleway.s3client import make_s3_client
 from v2s_scaleway.s3upload import Uploader
 
 from tests.lab.s3 import ACCESS_KEY, REGION, SECRET_KEY
-from tests.scaleway.fakes import FakeContext
+from vmware2scw.testing import RecordingContext
 
 
 class _Slow:
@@ -32,7 +32,7 @@ def main() -> None:
     endpoint, bucket, key, path, cp_file = sys.argv[1:6]
     s3 = make_s3_client(region=REGION, endpoint=endpoint, access_key=ACCESS_KEY,
                         secret_key=SECRET_KEY)
-    ctx = FakeContext("migration.x.s3_object[0]", checkpoint_file=Path(cp_file))
+    ctx = RecordingContext("migration.x.s3_object[0]", checkpoint_file=Path(cp_file))
     prior = json.loads(Path(cp_file).read_text()) if Path(cp_file).exists() else None
     Uploader(_Slow(s3, 0.05), path=Path(path), bucket=bucket, key=key, ctx=ctx,
              checkpoint=prior, concurrency=4, checkpoint_every=0.0).run()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,36 +11,13 @@ import pytest
 from v2s_vmware.provider import VMwareProvider
 
 from tests.lab.vcsim import Vcsim
-from vmware2scw.provider import Attrs, ConfigureRequest, lineage_tags
+from vmware2scw.provider import ConfigureRequest
+from vmware2scw.testing import RecordingContext
 
 LINEAGE = "0123456789abcdef"
 
 
-class FakeContext:
-    """A minimal ApplyContext: records progress and checkpoints."""
-
-    def __init__(self, address: str, work_dir: Path, operation: str = "apply") -> None:
-        self.address = address
-        self.lineage = LINEAGE
-        self.work_dir = work_dir
-        self.cancelled = threading.Event()
-        self.operation = operation
-        self.events: list[tuple[str, int | None, int | None, str]] = []
-        self.checkpoints: list[Attrs] = []
-        self.on_progress: Any = None
-
-    @property
-    def tags(self) -> tuple[str, ...]:
-        return lineage_tags(self.lineage, self.address)
-
-    def progress(self, phase: str, done: int | None = None, total: int | None = None,
-                 message: str = "") -> None:
-        self.events.append((phase, done, total, message))
-        if self.on_progress is not None:
-            self.on_progress(self, phase, done, total)
-
-    def checkpoint(self, data: Attrs) -> None:
-        self.checkpoints.append(dict(data))
+FakeContext = partial(RecordingContext, lineage=LINEAGE)  # (address, work_dir, operation=)
 
 
 @pytest.fixture(scope="module")
