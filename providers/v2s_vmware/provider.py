@@ -186,7 +186,6 @@ class VMwareProvider:
             target_type=str(desired.get("target_type") or ""),
             target_cpus=desired.get("target_cpus"),
             target_memory_mb=desired.get("target_memory_mb"),
-            server_name=desired.get("server_name"),
         )
 
     # --- apply / delete ----------------------------------------------------------------------

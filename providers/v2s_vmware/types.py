@@ -20,7 +20,6 @@ class SnapshotConfig(BaseModel):
     target_type: str = ""
     target_cpus: int | None = None
     target_memory_mb: int | None = None
-    server_name: str | None = None
 
 
 class DiskExportConfig(BaseModel):

@@ -5,13 +5,10 @@ Every diagnostic says what was found, why it matters and what to do about it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from vmware2scw.diagnostics import Diagnostic, error, info, warning
 from vmware2scw.provider import VMFacts
-
-_NAME_OK = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -27,13 +24,6 @@ class Checks:
     target_type: str = ""
     target_cpus: int | None = None
     target_memory_mb: int | None = None
-    server_name: str | None = None  # the Scaleway server name (default: the VM name)
-
-
-def scaleway_name(name: str) -> str:
-    """A name Scaleway accepts, derived from a VM name (for suggestions)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._") or "vm"
-    return cleaned[:63].rstrip("-._") or "vm"
 
 
 def _disks(vm: VMFacts, c: Checks, a: str) -> list[Diagnostic]:
@@ -145,15 +135,6 @@ def validate(vm: VMFacts, checks: Checks, *, address: str) -> list[Diagnostic]:
                          f"MiB of memory, the VM has {vm.memory_mb}",
                          "the server would be smaller than the VM. Fix: choose a larger type.",
                          address=a))
-    if checks.server_name is not None and not _NAME_OK.match(checks.server_name):
-        out.append(error(f"Scaleway will not accept the server name {checks.server_name!r}",
-                         "names are 1-63 letters, digits, '.', '_' or '-', starting and ending "
-                         "with a letter or digit. Fix: set `target.name`, e.g. "
-                         f"{scaleway_name(checks.server_name)!r}.", address=a))
-    elif checks.server_name is None and not _NAME_OK.match(vm.name):
-        out.append(info(f"the VM name {vm.name!r} is not a valid Scaleway server name",
-                        f"the server will get a sanitised name such as {scaleway_name(vm.name)!r}"
-                        "; set `target.name` to choose it.", address=a))
     if vm.power_state == "suspended":
         out.append(error("the VM is suspended", "a suspended VM cannot be snapshotted "
                          "consistently. Fix: resume or power it off first.", address=a))
