@@ -13,7 +13,6 @@ from v2s_scaleway.provider import ScalewayProvider
 from tests.lab.scwsim import Simulator
 from tests.scaleway.chain import addresses, apply_chain, desired, destroy_chain
 from tests.scaleway.conftest import LINEAGE
-from tests.scaleway.fakes import FakeContext
 from vmware2scw.diagnostics import Severity
 from vmware2scw.errors import ProviderError, TransientError
 from vmware2scw.plan import Action, Plan, Reason
@@ -26,6 +25,7 @@ from vmware2scw.provider import (
     ReadRequest,
     ResourceRef,
 )
+from vmware2scw.testing import RecordingContext
 
 pytestmark = pytest.mark.lab
 PN_A = "aaaaaaaa-0000-4000-8000-00000000000a"
@@ -55,7 +55,7 @@ def test_private_nics_in_mac_order_and_not_duplicated_on_rerun(
     # a rerun with no state (adoption) keeps the same NICs
     again = provider.apply(ApplyRequest(address=addr, type="scw_server", prior=None,
                                         planned={**state[addr], "id": None}),
-                           FakeContext(addr, lineage=LINEAGE))
+                           RecordingContext(addr, lineage=LINEAGE))
     assert again.attributes["id"] == state[addr]["id"]
     assert len(sim_server(sim, state[addr]["id"])["nics"]) == 2
     destroy_chain(provider, state, LINEAGE)
@@ -121,13 +121,13 @@ def test_type_change_is_in_place_with_stop_start_and_the_plan_says_so(
     plan = plan_server(provider, prior, **{k: prior[k] for k in (
         "name", "zone", "image_id", "tags", "security_group", "public_ip", "private_networks")},
         commercial_type="PRO2-XS")
-    assert plan.replace_paths == ()
+    assert "commercial_type" not in provider.resource_types()["scw_server"].force_new
     assert any("stops and starts" in d.summary for d in plan.diagnostics)
     sim.log.clear()
     res = provider.apply(ApplyRequest(
         address=addr, type="scw_server", prior=prior,
         planned={**plan.planned, "name": "renamed", "tags": ["migrated", "wave-2"]}),
-        FakeContext(addr, lineage=LINEAGE))
+        RecordingContext(addr, lineage=LINEAGE))
     srv = sim_server(sim, prior["id"])
     assert res.attributes["id"] == prior["id"] and srv["commercial_type"] == "PRO2-XS"
     assert srv["state"] == "running" and srv["name"] == "renamed"
@@ -172,7 +172,7 @@ def test_verify_tcp_uses_the_hook_and_fails_on_a_closed_port(
     with pytest.raises(TransientError, match="does not answer"):
         prov.apply(ApplyRequest(address=addr, type="scw_server", prior=state[addr],
                                 planned={**state[addr], "verify_tcp": [2222]}),
-                   FakeContext(addr, lineage=LINEAGE))
+                   RecordingContext(addr, lineage=LINEAGE))
     listener.close()
     destroy_chain(prov, state, LINEAGE)
     prov.close()
@@ -187,7 +187,7 @@ def test_delete_finds_an_unrecorded_server_by_its_tags(
     provider.delete(DeleteRequest(address=addr, type="scw_server",
                                   prior={k: v for k, v in state[addr].items()
                                          if k not in {"id", "volume_ids"}}),
-                    FakeContext(addr, lineage=LINEAGE))
+                    RecordingContext(addr, lineage=LINEAGE))
     with sim.store.lock:
         assert sid not in sim.store.servers
         assert not [v for v in sim.store.volumes.values() if v.get("tags") is not None
@@ -260,11 +260,11 @@ def test_two_disk_vm_gets_an_image_with_an_extra_volume(
     a1 = {"s3": f"migration.{name}.s3_object[1]", "snap": f"migration.{name}.scw_snapshot[1]"}
     state[a1["s3"]] = provider.apply(ApplyRequest(address=a1["s3"], type="s3_object", prior=None,
                                                   planned=d1),
-                                     FakeContext(a1["s3"], lineage=LINEAGE)).attributes
+                                     RecordingContext(a1["s3"], lineage=LINEAGE)).attributes
     snap1 = {**want["scw_snapshot"], "key": d1["key"], "size_bytes": 2 * 2**30}
     state[a1["snap"]] = provider.apply(ApplyRequest(address=a1["snap"], type="scw_snapshot",
                                                     prior=None, planned=snap1),
-                                       FakeContext(a1["snap"], lineage=LINEAGE)).attributes
+                                       RecordingContext(a1["snap"], lineage=LINEAGE)).attributes
     want["scw_image"]["extra_snapshot_ids"] = [state[a1["snap"]]["id"]]
     state = apply_chain(provider, name, want, LINEAGE, state, types=("scw_image", "scw_server"))
     srv = state[addr["scw_server"]]
@@ -277,7 +277,7 @@ def test_two_disk_vm_gets_an_image_with_an_extra_volume(
     for a in (addr["scw_server"], addr["scw_image"], a1["snap"], a1["s3"]):
         typ = a.rsplit(".", 1)[1].split("[")[0]
         provider.delete(DeleteRequest(address=a, type=typ, prior=state.pop(a)),
-                        FakeContext(a, lineage=LINEAGE))
+                        RecordingContext(a, lineage=LINEAGE))
     destroy_chain(provider, state, LINEAGE)
     assert sim.store.volumes == {}
 
@@ -338,9 +338,11 @@ def test_a_server_stopped_behind_our_back_is_planned_and_powered_on_again(
     plan = plan_server(provider, observed, **{k: state[addr][k] for k in (
         "name", "zone", "image_id", "tags", "security_group", "public_ip", "private_networks",
         "commercial_type")})
-    assert plan.replace_paths == () and plan.planned["power_on"] is True
+    assert "power_on" not in provider.resource_types()["scw_server"].force_new  # an update
+    assert plan.planned["power_on"] is True
     res = provider.apply(ApplyRequest(address=addr, type="scw_server", prior=observed,
-                                      planned=plan.planned), FakeContext(addr, lineage=LINEAGE))
+                                      planned=plan.planned),
+                         RecordingContext(addr, lineage=LINEAGE))
     assert res.attributes["state"] == "running" and res.attributes["id"] == sid
     destroy_chain(provider, state, LINEAGE)
 
