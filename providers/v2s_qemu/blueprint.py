@@ -5,6 +5,11 @@ from __future__ import annotations
 from vmware2scw.config.interpolate import literal
 from vmware2scw.provider import ComposeRequest, ComposeResponse, Handoff, ResourceSpec
 
+# built from checked facts: construct without re-validating (8,000 per plan of 1,000 VMs)
+_spec = ResourceSpec.model_construct
+_response = ComposeResponse.model_construct
+_handoff = Handoff.model_construct
+
 PHASES = ("convert",)
 
 
@@ -17,7 +22,7 @@ def compose_convert(req: ComposeRequest) -> ComposeResponse:
     specs, disks = [], []
     for k, up in enumerate(req.upstream.disks):
         addr = f"{req.module}.qcow2_artifact[{k}]"
-        specs.append(ResourceSpec(address=addr, type="qcow2_artifact",
+        specs.append(_spec(address=addr, type="qcow2_artifact",
                                   depends_on=req.upstream.after, attributes={
             "vm": literal(vm.name),
             "disk_index": k,
@@ -31,4 +36,4 @@ def compose_convert(req: ComposeRequest) -> ComposeResponse:
         }))  # fmt: skip
         disks.append({**up, "address": addr, "path": "${" + addr + ".path}",
                       "sha256": "${" + addr + ".sha256}"})
-    return ComposeResponse(resources=tuple(specs), handoff=Handoff(disks=tuple(disks)))
+    return _response(resources=tuple(specs), handoff=_handoff(disks=tuple(disks)))

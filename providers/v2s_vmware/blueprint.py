@@ -7,6 +7,11 @@ from typing import Any
 from vmware2scw.config.interpolate import literal
 from vmware2scw.provider import ComposeRequest, ComposeResponse, Handoff, ResourceSpec
 
+# built from checked facts: construct without re-validating (8,000 per plan of 1,000 VMs)
+_spec = ResourceSpec.model_construct
+_response = ComposeResponse.model_construct
+_handoff = Handoff.model_construct
+
 PHASES = ("export",)
 
 
@@ -17,7 +22,7 @@ def compose_export(req: ComposeRequest) -> ComposeResponse:
     power_off = bool(cutover.get("power_off_source", False))
     vm_name = literal(vm.name)  # facts are text, never templates
     snap = f"{req.module}.vmware_snapshot"
-    specs = [ResourceSpec(address=snap, type="vmware_snapshot", attributes={
+    specs = [_spec(address=snap, type="vmware_snapshot", attributes={
         "vm": vm_name,
         "vm_uuid": literal(vm.instance_uuid),
         "name": f"v2s-{req.lineage[:8]}",
@@ -28,7 +33,7 @@ def compose_export(req: ComposeRequest) -> ComposeResponse:
     disks: list[dict[str, Any]] = []
     for k, disk in enumerate(vm.disks):
         addr = f"{req.module}.disk_export[{k}]"
-        specs.append(ResourceSpec(address=addr, type="disk_export", depends_on=(snap,),
+        specs.append(_spec(address=addr, type="disk_export", depends_on=(snap,),
                                   attributes={
             "vm": vm_name,
             "disk_key": disk.key,
@@ -41,5 +46,5 @@ def compose_export(req: ComposeRequest) -> ComposeResponse:
         disks.append({"address": addr, "path": "${" + addr + ".path}",
                       "sha256": "${" + addr + ".sha256}", "capacity_bytes": disk.capacity_bytes})
     exports = tuple(str(d["address"]) for d in disks)
-    return ComposeResponse(resources=tuple(specs),
-                           handoff=Handoff(disks=tuple(disks), after=exports))
+    return _response(resources=tuple(specs),
+                           handoff=_handoff(disks=tuple(disks), after=exports))
