@@ -16,13 +16,13 @@ from tests.lab.s3 import ACCESS_KEY, SECRET_KEY, MotoS3Server
 from tests.lab.scwsim import Faults, Simulator
 from tests.scaleway.chain import addresses, apply_chain, desired
 from tests.scaleway.conftest import LINEAGE, configure
-from tests.scaleway.fakes import FakeContext
 from tests.walker.helpers import MemoryStateManager
 from vmware2scw.errors import TransientError
 from vmware2scw.plan.action import Action, Reason
 from vmware2scw.plan.model import Plan, ResourceChange
 from vmware2scw.provider import ApplyRequest, PlanRequest
 from vmware2scw.state.model import ResourceState, State
+from vmware2scw.testing import RecordingContext
 from vmware2scw.walker import WalkOptions, walk
 
 pytestmark = pytest.mark.lab
@@ -91,7 +91,7 @@ def test_cancel_ends_a_snapshot_import_wait_at_once(
         address = addresses("cancel-01")["scw_snapshot"]
         planned = prov.plan(PlanRequest(address=address, type="scw_snapshot", prior=None,
                                         desired=want["scw_snapshot"])).planned
-        ctx = FakeContext(address, lineage=LINEAGE)
+        ctx = RecordingContext(address, lineage=LINEAGE)
         cancel = threading.Timer(0.5, ctx.cancelled.set)
         cancel.start()
         began = time.monotonic()
