@@ -26,7 +26,7 @@ from v2s_scaleway.s3client import make_s3_client
 from v2s_scaleway.s3upload import Uploader
 
 from tests.lab.s3 import ACCESS_KEY, REGION, SECRET_KEY, MotoS3Server
-from tests.scaleway.fakes import FakeContext
+from vmware2scw.testing import RecordingContext
 
 MiB = 2**20
 DEFAULT_MIB = 128
@@ -75,7 +75,7 @@ def run(size_mib: int = DEFAULT_MIB) -> dict[str, float]:
             timed = _Timed(s3)
             start = time.perf_counter()
             Uploader(timed, path=src, bucket="v2s-bench", key=f"v2s-{workers}.qcow2",
-                     ctx=FakeContext("bench.s3_object[0]"), concurrency=workers).run()
+                     ctx=RecordingContext("bench.s3_object[0]"), concurrency=workers).run()
             name = f"v2s multipart x{workers}"
             results[name] = size_mib / (time.perf_counter() - start)
             assembly[name] = timed.complete_seconds
