@@ -115,7 +115,8 @@ class _Planner:
             needed.update(more)
         changes = [self._cleanup(c) for c in self.planned.values()]
         for address, rs in sorted(self.state.resources.items()):
-            if address not in self.desired.resources and self.scope.includes_orphan(address):
+            if (address not in self.desired.resources and rs.handed_off is None
+                    and self.scope.includes_orphan(address)):
                 changes.append(_delete(rs, Reason.NOT_IN_CONFIG))
         return changes
 
@@ -129,6 +130,8 @@ class _Planner:
         resolved, unknown_in = resolve(dr.attributes, self._lookup)
         desired_attrs: Attrs = _blank_unknown(resolved)
         base = _Base(dr, rtype, desired_attrs, tuple(sorted(set(unknown_in))))
+        if prior is not None and prior.handed_off is not None:
+            return self._handed_off(base, prior)
 
         if prior is not None and prior.status is Status.TRANSIENT_DONE:
             if self.scope.replace_requested(dr.address):
@@ -169,6 +172,24 @@ class _Planner:
         only_upstream = all(any(is_under(p, u) for u in upstream) for p in changed)
         reason = Reason.UPSTREAM_CHANGED if only_upstream else Reason.CHANGED
         return self._change(base, prior, Action.UPDATE, reason, resp.planned, resp, changed)
+
+    def _handed_off(self, base: _Base, prior: ResourceState) -> ResourceChange:
+        """A record handed off to another tool: always a no-op, never refreshed or replaced."""
+        assert prior.handed_off is not None
+        if self.scope.replace_requested(base.dr.address):
+            self.diags.append(error(
+                f"cannot replace {base.dr.address}: it was handed off to "
+                f"{prior.handed_off.to} on {prior.handed_off.at}",
+                "`v2s state rm` the record first to let v2s create it again",
+                address=base.dr.address,
+            ))
+        attrs = without_keys(prior.attributes, base.rtype.sensitive)
+        return ResourceChange(
+            address=base.dr.address, type=base.dr.type, provider=base.dr.provider,
+            action=Action.NOOP, reason=Reason.HANDED_OFF, before=attrs, after=attrs,
+            config=without_keys(base.dr.attributes, base.rtype.sensitive), **base.common(),
+            notes=(f"managed by {prior.handed_off.to} since {prior.handed_off.at}",),
+        )
 
     def _tombstone(self, base: _Base, prior: ResourceState) -> ResourceChange | None:
         """A used transient stays a no-op; say so when its config has changed since."""
@@ -274,7 +295,8 @@ class _Planner:
 
     def plan_destroy(self) -> list[ResourceChange]:
         """Delete every recorded resource in scope (targets and their dependents)."""
-        chosen = self.scope.destroy_set()
+        chosen = {a for a in self.scope.destroy_set()
+                  if self.state.resources[a].handed_off is None}
         return [_delete(self.state.resources[a], Reason.DESTROY,
                         undo=self._undoes_tombstone(self.state.resources[a]))
                 for a in sorted(chosen)]
