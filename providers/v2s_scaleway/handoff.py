@@ -159,7 +159,7 @@ def to_iac(record: HandoffRecord, obs: Observed) -> list[IacResource]:
     out.append(IacResource(
         type="scaleway_instance_server", name=n, import_id=f"{zone}/{obs.id}", address=where,
         arguments=server_args, blocks=tuple(blocks),
-        comment=f"{where} (migration {record.migration})"))
+        comment=f"{where}: the migrated server"))
     region = region_of(zone)
     for k, nic in enumerate(obs.nics):
         out.append(IacResource(
