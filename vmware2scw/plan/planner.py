@@ -102,6 +102,8 @@ class _Planner:
         """Every desired resource in scope, then deletes of what config no longer has."""
         order = [a for a in topo_order(self.desired, self.scope.graph)
                  if self.scope.includes(a)]
+        retired = self._feeding_handed_off(order)
+        order = [a for a in order if a not in retired]
         needed: dict[str, str] = {}
         for _ in range(len(order) + 1):  # each pass only grows `needed`
             self.planned = {}
@@ -172,6 +174,18 @@ class _Planner:
         only_upstream = all(any(is_under(p, u) for u in upstream) for p in changed)
         reason = Reason.UPSTREAM_CHANGED if only_upstream else Reason.CHANGED
         return self._change(base, prior, Action.UPDATE, reason, resp.planned, resp, changed)
+
+    def _feeding_handed_off(self, order: list[str]) -> set[str]:
+        """Resources not in state whose dependents are all handed off: never created again
+        (a handed-off server needs no new image, nor the data path behind it)."""
+        retired = {a for a, rs in self.state.resources.items() if rs.handed_off is not None}
+        if not retired:
+            return set()
+        for address in reversed(order):
+            users = self.scope.dependents(address)
+            if users and users <= retired and address not in self.state.resources:
+                retired.add(address)
+        return {a for a in retired if a not in self.state.resources}
 
     def _handed_off(self, base: _Base, prior: ResourceState) -> ResourceChange:
         """A record handed off to another tool: always a no-op, never refreshed or replaced."""
