@@ -101,13 +101,15 @@ PN_BACK = "bbbbbbbb-0000-4000-8000-00000000000b"
 SG = "5ec0c0de-0000-4000-8000-000000005ec0"
 
 CASE_SPECS: dict[str, list[dict[str, Any]]] = {
-    "one_disk": [dict(name="web-01", disks=[20])],
-    "multi_disk": [dict(name="db-01", disks=[10, 50, 200], volume_type="sbs_15k",
-                        public_ip="dynamic", security_group=SG, tags=("db", "prod"))],
-    "private_network": [dict(name="app", key="app-03", disks=[30], public_ip="none",
-                             networks=(PN_FRONT, PN_BACK)),
-                        dict(name="app", key="app.04", disks=[30, 5], networks=(PN_BACK,),
-                             zone="nl-ams-1")],
+    "one_disk": [{"name": "web-01", "disks": [20]}],
+    "multi_disk": [{"name": "db-01", "disks": [10, 50, 200], "volume_type": "sbs_15k",
+                    "public_ip": "dynamic", "security_group": SG, "tags": ("db", "prod")}],
+    "private_network": [
+        {"name": "app", "key": "app-03", "disks": [30], "public_ip": "none",
+         "networks": (PN_FRONT, PN_BACK)},
+        {"name": "app", "key": "app.04", "disks": [30, 5], "networks": (PN_BACK,),
+         "zone": "nl-ams-1"},
+    ],
 }
 
 

@@ -21,12 +21,12 @@ def record(**attrs: object) -> HandoffRecord:
 
 
 def observed(**over: object) -> Observed:
-    base: dict[str, object] = dict(
-        id=SID, zone=ZONE, name="web-01", commercial_type="PRO2-S", state="running",
-        tags=("v2s-lineage=l", "app"),
-        volumes=(Volume(id="22222222-2222-4222-8222-222222222222", name="web-01-disk0",
+    base: dict[str, object] = {
+        "id": SID, "zone": ZONE, "name": "web-01", "commercial_type": "PRO2-S", "state": "running",
+        "tags": ("v2s-lineage=l", "app"),
+        "volumes": (Volume(id="22222222-2222-4222-8222-222222222222", name="web-01-disk0",
                         size_bytes=20 * 10**9, iops=5000, tags=("app",),
-                        snapshot_id="33333333-3333-4333-8333-333333333333"),))
+                        snapshot_id="33333333-3333-4333-8333-333333333333"),)}
     return Observed.model_validate({**base, **over})
 
 
@@ -44,7 +44,8 @@ def test_instance_server_md() -> None:
     assert server.arguments["state"] == "started"
     assert "image" not in server.arguments
     blocks = dict(server.blocks)
-    assert blocks["root_volume"] == {"volume_id": Expr(text="scaleway_block_volume.web_01_disk0.id")}
+    root = Expr(text="scaleway_block_volume.web_01_disk0.id")
+    assert blocks["root_volume"] == {"volume_id": root}
     assert Expr(text="image") in blocks["lifecycle"]["ignore_changes"]
     stopped = to_iac(record(), observed(state="stopped"))
     assert by_type(stopped, "scaleway_instance_server")[0].arguments["state"] == "stopped"
