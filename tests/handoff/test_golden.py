@@ -6,6 +6,8 @@ Set V2S_UPDATE_GOLDEN=1 to rewrite the expectations instead of comparing.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -108,3 +110,15 @@ def test_nothing_v2s_deleted_is_in_the_output(case: Path) -> None:
     types = {k.split(".")[0] for k in declared(render_case(case))}
     assert types <= {"scaleway_instance_server", "scaleway_block_volume",
                      "scaleway_instance_ip", "scaleway_instance_private_nic"}
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")
+@pytest.mark.parametrize("case", CASE_DIRS, ids=IDS)
+def test_files_are_as_terraform_fmt_writes_them(case: Path, tmp_path: Path) -> None:
+    for name, text in render_case(case).items():
+        if name.endswith(".tf"):
+            (tmp_path / name).write_text(text)
+    res = subprocess.run(["terraform", "fmt", "-check", "-diff", "-no-color", str(tmp_path)],
+                         capture_output=True, text=True, timeout=60, check=False,
+                         env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull})
+    assert res.returncode == 0, res.stdout

@@ -76,9 +76,11 @@ def body(arguments: Mapping[str, Any], blocks: tuple[tuple[str, Mapping[str, Any
         if v is None:
             continue
         text = value(v, depth)
-        run.append((k, text))
-        if "\n" in text:
+        if "\n" in text:  # as `terraform fmt`: a multi-line value stands alone
             flush()
+            lines.append(f"{pad}{k} = {text}")
+        else:
+            run.append((k, text))
     flush()
     for name, inner in blocks:
         if lines:

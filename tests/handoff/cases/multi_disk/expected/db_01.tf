@@ -6,7 +6,7 @@ resource "scaleway_block_volume" "db_01_disk0" {
   iops        = 15000
   snapshot_id = "fr-par-1/c2d2af24-a36f-5ac0-a670-be7c6c9185bd"
   zone        = "fr-par-1"
-  tags        = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.db-01.scw_server",
     "db",
@@ -24,7 +24,7 @@ resource "scaleway_block_volume" "db_01_disk1" {
   iops        = 15000
   snapshot_id = "fr-par-1/5e63c66c-066e-55ab-849f-e81861f64ca8"
   zone        = "fr-par-1"
-  tags        = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.db-01.scw_server",
     "db",
@@ -42,7 +42,7 @@ resource "scaleway_block_volume" "db_01_disk2" {
   iops        = 15000
   snapshot_id = "fr-par-1/b953dd76-a03c-5a63-9c63-20d28dd4af6d"
   zone        = "fr-par-1"
-  tags        = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.db-01.scw_server",
     "db",
@@ -60,7 +60,7 @@ resource "scaleway_instance_server" "db_01" {
   type  = "PRO2-S"
   zone  = "fr-par-1"
   state = "started"
-  tags  = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.db-01.scw_server",
     "db",

@@ -6,7 +6,7 @@ resource "scaleway_block_volume" "web_01_disk0" {
   iops        = 5000
   snapshot_id = "fr-par-1/88cac9a4-6ee5-5d60-97a7-0fc026827a81"
   zone        = "fr-par-1"
-  tags        = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.web-01.scw_server",
     "migrated-from-vmware",
@@ -34,7 +34,7 @@ resource "scaleway_instance_server" "web_01" {
   type  = "PRO2-S"
   zone  = "fr-par-1"
   state = "started"
-  tags  = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.web-01.scw_server",
     "migrated-from-vmware",

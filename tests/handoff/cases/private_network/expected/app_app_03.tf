@@ -6,7 +6,7 @@ resource "scaleway_block_volume" "app_app_03_disk0" {
   iops        = 5000
   snapshot_id = "fr-par-1/d5a55d12-589a-5784-ac5e-1d154c119d52"
   zone        = "fr-par-1"
-  tags        = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.app[\"app-03\"].scw_server",
     "migrated-from-vmware",
@@ -23,7 +23,7 @@ resource "scaleway_instance_server" "app_app_03" {
   type  = "PRO2-S"
   zone  = "fr-par-1"
   state = "started"
-  tags  = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.app[\"app-03\"].scw_server",
     "migrated-from-vmware",
@@ -43,7 +43,7 @@ resource "scaleway_instance_private_nic" "app_app_03_nic0" {
   server_id          = scaleway_instance_server.app_app_03.id
   private_network_id = "fr-par/aaaaaaaa-0000-4000-8000-00000000000a"
   zone               = "fr-par-1"
-  tags               = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.app[\"app-03\"].scw_server",
   ]
@@ -54,7 +54,7 @@ resource "scaleway_instance_private_nic" "app_app_03_nic1" {
   server_id          = scaleway_instance_server.app_app_03.id
   private_network_id = "fr-par/bbbbbbbb-0000-4000-8000-00000000000b"
   zone               = "fr-par-1"
-  tags               = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.app[\"app-03\"].scw_server",
   ]

@@ -6,7 +6,7 @@ resource "scaleway_block_volume" "app_app_04_disk0" {
   iops        = 5000
   snapshot_id = "nl-ams-1/f854f08d-fccf-53c2-aaef-4048c2eaa430"
   zone        = "nl-ams-1"
-  tags        = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.app[\"app.04\"].scw_server",
     "migrated-from-vmware",
@@ -23,7 +23,7 @@ resource "scaleway_block_volume" "app_app_04_disk1" {
   iops        = 5000
   snapshot_id = "nl-ams-1/17098a3a-3f36-5db6-a52c-0b59471239e5"
   zone        = "nl-ams-1"
-  tags        = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.app[\"app.04\"].scw_server",
     "migrated-from-vmware",
@@ -51,7 +51,7 @@ resource "scaleway_instance_server" "app_app_04" {
   type  = "PRO2-S"
   zone  = "nl-ams-1"
   state = "started"
-  tags  = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.app[\"app.04\"].scw_server",
     "migrated-from-vmware",
@@ -73,7 +73,7 @@ resource "scaleway_instance_private_nic" "app_app_04_nic0" {
   server_id          = scaleway_instance_server.app_app_04.id
   private_network_id = "nl-ams/bbbbbbbb-0000-4000-8000-00000000000b"
   zone               = "nl-ams-1"
-  tags               = [
+  tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.app[\"app.04\"].scw_server",
   ]
