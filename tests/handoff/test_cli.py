@@ -101,6 +101,8 @@ def test_no_state_is_refused(tmp_path: Path, capsys) -> None:
     write_config(tmp_path, project_config())
     r = run(capsys, tmp_path, "handoff", "terraform", "-out", "tf")
     assert_clean_error(r, "there is no state yet")
+    r = run(capsys, tmp_path, "handoff", "done")
+    assert_clean_error(r, "there is no state yet")
 
 
 def test_done_leaves_handed_off_servers_out_of_plan_and_destroy(applied: Path, capsys) -> None:
@@ -117,6 +119,8 @@ def test_done_leaves_handed_off_servers_out_of_plan_and_destroy(applied: Path, c
     assert_clean_error(r, "cannot replace migration.m00.scw_server", "v2s state rm")
     r = run(capsys, applied, "destroy", "-auto-approve")
     assert r.code == 0, r.text
+    assert "migration m00 was handed off, yet destroying migration.m00.vmware_snapshot" in r.err
+    assert "migration m01 was handed off" not in r.err
     assert live(applied) == {SERVER0: 1}  # everything else went; the handed-off server stays
     assert list(state_of(applied).resources) == [SERVER0]
     plan = json.loads(run(capsys, applied, "plan", "-json").out)

@@ -35,7 +35,13 @@ def _handoff_providers(s: c.Session, state: State | None) -> dict[str, HandoffPr
     return out
 
 
-def _result_types(providers: dict[str, HandoffProvider]) -> frozenset[str]:
+def _result_types(state: State | None, providers: dict[str, HandoffProvider]
+                  ) -> frozenset[str]:
+    """Types whose records can be handed off; ConfigError when no provider can."""
+    if state is not None and state.resources and not providers:
+        raise ConfigError("no configured provider can hand these objects off",
+                          hint="the config's providers block must name the provider that "
+                               "created the servers (e.g. scaleway)")
     return frozenset(t for p in providers.values() for t in p.handoff_types())
 
 
@@ -49,7 +55,7 @@ def terraform(
     with c.session() as s:
         state = s.backend().read()
         providers = _handoff_providers(s, state)
-        chosen = select(state, _result_types(providers), target or ())
+        chosen = select(state, _result_types(state, providers), target or ())
         assert state is not None
         responses: list[HandoffResponse] = []
         for name, prov in sorted(providers.items()):
@@ -83,12 +89,8 @@ def done(target: Target = None) -> None:
     with c.session() as s:
         backend = s.backend()
         state = backend.read()
-        providers = _handoff_providers(s, state)
-        if not providers:
-            raise ConfigError("no configured provider can hand objects off",
-                              hint="the config's providers block must name the provider "
-                                   "that created the servers")
-        marked, already = mark_done(backend, _result_types(providers), target or ())
+        types = _result_types(state, _handoff_providers(s, state))
+        marked, already = mark_done(backend, types, target or ())
     for address in marked:
         c.out(f"Handed off {address}: v2s no longer plans, refreshes or deletes it.")
     for address in already:

@@ -15,7 +15,7 @@ from typing import Any
 from vmware2scw import __version__
 from vmware2scw.config.interpolate import get_attribute, resolve
 from vmware2scw.desired import Desired, DesiredResource
-from vmware2scw.diagnostics import Diagnostic, error
+from vmware2scw.diagnostics import Diagnostic, error, warning
 from vmware2scw.errors import ProviderError
 from vmware2scw.gcpause import paused_gc
 from vmware2scw.plan.action import Action, Reason
@@ -311,9 +311,20 @@ class _Planner:
         """Delete every recorded resource in scope (targets and their dependents)."""
         chosen = {a for a in self.scope.destroy_set()
                   if self.state.resources[a].handed_off is None}
-        return [_delete(self.state.resources[a], Reason.DESTROY,
-                        undo=self._undoes_tombstone(self.state.resources[a]))
-                for a in sorted(chosen)]
+        handed = {rs.migration for rs in self.state.resources.values() if rs.handed_off}
+        changes = []
+        for a in sorted(chosen):
+            rs = self.state.resources[a]
+            undo = self._undoes_tombstone(rs)
+            if undo and rs.status is Status.TRANSIENT_DONE and rs.migration in handed:
+                self.diags.append(warning(
+                    f"migration {rs.migration} was handed off, yet destroying {a} asks its "
+                    "provider to undo what it left (a cold cutover powers the source VM back "
+                    "on) while the handed-off server keeps running",
+                    "leave this migration out with -target, or `v2s state rm` the record",
+                    address=a))
+            changes.append(_delete(rs, Reason.DESTROY, undo=undo))
+        return changes
 
     def _undoes_tombstone(self, rs: ResourceState) -> bool:
         """True when destroying this record calls the provider even for a tombstone."""
