@@ -11,19 +11,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 from v2s_scaleway.provider import ScalewayProvider
 
+from tests.cli.helpers import run
 from tests.handoff.helpers import declared, imports
+from tests.lab.s3 import ACCESS_KEY, MotoS3Server
 from tests.lab.scwsim import Simulator
 from tests.scaleway.conftest import LINEAGE
 from tests.scaleway.test_engine_sim import chain
 from vmware2scw.desired import Desired, DesiredResource, ProviderBlock
-from vmware2scw.handoff import writer
-from vmware2scw.handoff.done import mark_done
-from vmware2scw.handoff.select import select
-from vmware2scw.plan import Action, PlanOptions
+from vmware2scw.plan import Action, PlanOptions, Reason
 from vmware2scw.plan.planner import make_plan
-from vmware2scw.provider import HandoffRecord, HandoffRequest
 from vmware2scw.refresh import refresh
 from vmware2scw.state.local import LocalBackend
 from vmware2scw.state.manager import StateManager
@@ -59,7 +58,8 @@ def sim_objects(sim: Simulator) -> dict[str, set[str]]:
 
 
 def test_handoff_imports_every_object_and_done_keeps_them_from_plan_and_destroy(
-    provider: ScalewayProvider, sim: Simulator, bucket: str, qcow2: Path, tmp_path: Path,
+    provider: ScalewayProvider, sim: Simulator, s3_server: MotoS3Server, bucket: str,
+    qcow2: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
 ) -> None:
     want = desired(qcow2, bucket)
     provs = {"scaleway": provider}
@@ -70,13 +70,18 @@ def test_handoff_imports_every_object_and_done_keeps_them_from_plan_and_destroy(
     result = walk(make_plan(want, sm.state, provs, PlanOptions()), sm, provs, opts)
     assert result.ok, [(o.address, o.status) for o in result.outcomes]
 
-    chosen = select(sm.state, provider.handoff_types(), ())
-    records = tuple(HandoffRecord(address=r.address, type=r.type, attributes=r.attributes,
-                                  migration=r.migration, name=chosen.names[r.migration])
-                    for r in chosen.records)
-    resp = provider.handoff(HandoffRequest(records=records, lineage=LINEAGE))
-    files = writer.render([resp], {r.address: r.migration for r in chosen.records},
-                          chosen.names, LINEAGE)
+    # the CLI, with the real provider pointed at the simulator
+    for key, value in {**sim.env, "SCW_CONFIG_PATH": str(tmp_path / "none.yaml")}.items():
+        monkeypatch.setenv(key, value)
+    settings = {"s3_endpoint": s3_server.endpoint_url, "transit_bucket": bucket,
+                "access_key": ACCESS_KEY, "poll_interval": 0.05}
+    (tmp_path / "v2s.yaml").write_text(yaml.safe_dump({
+        "v2s": 1, "providers": {"scaleway": settings},
+        "backend": {"local": {"path": "v2s.state.json"}}}))
+    r = run(capsys, tmp_path, "handoff", "terraform", "-out", "tf")
+    assert r.code == 0, r.text
+    files = {p.name: p.read_text() for p in (tmp_path / "tf").iterdir()}
+    assert "Plan: 6 to import, 0 to add, 0 to change, 0 to destroy." in files["README.md"]
     got = imports(files)
     live = sim_objects(sim)
     assert Counter(i for _, i in got) == Counter(set().union(*live.values()))  # once each
@@ -86,14 +91,20 @@ def test_handoff_imports_every_object_and_done_keeps_them_from_plan_and_destroy(
     nic = declared(files)["scaleway_instance_private_nic.ho_02_nic0"]
     assert nic["private_network_id"] == f"fr-par/{PN}"
 
-    both = ("migration.ho-01", "migration.ho-02")
-    marked, _ = mark_done(backend, provider.handoff_types(), both)
-    assert sorted(marked) == ["migration.ho-01.scw_server", "migration.ho-02.scw_server"]
+    r = run(capsys, tmp_path, "handoff", "done", "-target", "migration.ho-01",
+            "-target", "migration.ho-02")
+    assert r.code == 0, r.text
+    marked = ["migration.ho-01.scw_server", "migration.ho-02.scw_server"]
+    assert all(f"Handed off {a}" in r.out for a in marked)
     recorded = StateManager.load(backend).state
+    with sim.store.lock:  # Terraform owns them now: its changes are no drift for v2s
+        for srv in sim.store.servers.values():
+            srv["name"] = f"{srv['name']}-renamed-by-terraform"
     refreshed, diags = refresh(recorded, provs)
     assert not [d for d in diags if d.severity == "error"], diags
     again = make_plan(want, refreshed, provs, PlanOptions(), recorded=recorded)
     assert [(c.address, c.action) for c in again.changes if c.action is not Action.NOOP] == []
+    assert {c.address for c in again.changes if c.reason is Reason.HANDED_OFF} == set(marked)
     assert again.drift == ()
 
     gone = make_plan(want, refreshed, provs, PlanOptions(destroy=True))
