@@ -13,7 +13,7 @@ from vmware2scw.handoff import writer
 from vmware2scw.handoff.done import mark_done
 from vmware2scw.handoff.select import select
 from vmware2scw.provider import HandoffProvider, HandoffRecord, HandoffRequest, HandoffResponse
-from vmware2scw.state.model import State
+from vmware2scw.state.model import State, Status
 
 handoff_app = typer.Typer(help="Hand what v2s created over to Terraform.", no_args_is_help=True)
 
@@ -22,8 +22,11 @@ Target = Annotated[list[str] | None, typer.Option(
 
 
 def _handoff_providers(s: c.Session, state: State | None) -> dict[str, HandoffProvider]:
-    """The configured providers of the state's records that can hand objects off."""
-    names = sorted({r.provider for r in state.resources.values()}) if state else []
+    """The configured providers of the state's live records that can hand objects off
+    (tombstones are skipped, so the source provider is not even configured)."""
+    live = [r for r in state.resources.values() if r.status is not Status.TRANSIENT_DONE
+            ] if state else []
+    names = sorted({r.provider for r in live})
     registry = s.open_registry(state.lineage if state else c.OFFLINE_LINEAGE)
     out: dict[str, HandoffProvider] = {}
     for name in names:
