@@ -137,3 +137,15 @@ def test_done_twice_and_state_rm_releases(applied: Path, capsys) -> None:
     assert r.code == 0, r.text
     plan = json.loads(run(capsys, applied, "plan", "-json").out)
     assert {c["address"] for c in plan["changes"] if c["action"] == "create"} >= {SERVER0}
+
+
+def test_a_server_deleted_outside_v2s_is_refused(applied: Path, capsys) -> None:
+    cloud = applied / "cloud.json"
+    data = json.loads(cloud.read_text())
+    for obj in data["objects"].values():
+        if obj["address"] == SERVER1:
+            obj["deleted"] = True
+    cloud.write_text(json.dumps(data))
+    r = run(capsys, applied, "handoff", "terraform", "-out", "tf")
+    assert_clean_error(r, f"{SERVER1}: nothing written: the server no longer exists")
+    assert not (applied / "tf").exists()

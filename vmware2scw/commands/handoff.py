@@ -71,9 +71,9 @@ def terraform(
             try:
                 resp = prov.handoff(HandoffRequest(records=records, lineage=state.lineage))
             except ProviderError as exc:
-                raise ProviderError(f"cannot describe {exc.address or name}: {exc.message}",
-                                    address=exc.address, hint=exc.hint or
-                                    "run `v2s plan` to see what changed") from None
+                raise ProviderError(f"nothing written: {exc.message}", address=exc.address,
+                                    hint=exc.hint or "run `v2s plan` to see what changed"
+                                    ) from None
             c.print_diagnostics(resp.diagnostics)
             responses.append(resp)
         files = writer.render(responses, {r.address: r.migration for r in chosen.records},
