@@ -25,7 +25,7 @@ NOTES = (
     "Credentials: the `scaleway` Terraform provider reads SCW_ACCESS_KEY, SCW_SECRET_KEY "
     "and SCW_DEFAULT_PROJECT_ID (or ~/.config/scw/config.yaml), as v2s does.",
     "The migration image and its Block snapshots stay with v2s (`v2s destroy` removes "
-    "them): volumes made from a snapshot ignore later changes of `snapshot_id`.",
+    "them): volumes made from one are described by size and ignore `snapshot_id`.",
     "Servers ignore `image` (they boot from the imported root volume) and, when they "
     "have private NICs, `private_network` (the NICs are their own resources).",
     "Security groups are referenced by ID, never imported: v2s attached one it did not "
@@ -174,16 +174,19 @@ def to_iac(record: HandoffRecord, obs: Observed) -> list[IacResource]:
 
 def block_volume(name: str, zone: str, vol: Volume, address: str, *, root: bool
                  ) -> IacResource:
-    """A Block volume: from its snapshot (ignored afterwards) or by size, never both."""
-    args: dict[str, Any] = {"name": vol.name, "iops": vol.iops}
+    """A Block volume by its size; one made from a snapshot ignores `snapshot_id`.
+
+    The provider takes exactly one of `size_in_gb` and `snapshot_id` and reads back the
+    parent snapshot, which stays with v2s (and may be deleted): ignoring it keeps the
+    volume from being replaced, and the size is what matters from now on."""
+    size_gb = vol.size_bytes // 1_000_000_000
+    args: dict[str, Any] = {"name": vol.name, "iops": vol.iops, "size_in_gb": size_gb,
+                            "zone": zone, "tags": list(vol.tags) or None}
     blocks: tuple[tuple[str, dict[str, Any]], ...] = ()
-    if vol.snapshot_id:
-        args["snapshot_id"] = f"{zone}/{vol.snapshot_id}"
-        blocks = (("lifecycle", {"ignore_changes": [Expr(text="snapshot_id")]}),)
-    else:
-        args["size_in_gb"] = vol.size_bytes // 1_000_000_000
-    args.update({"zone": zone, "tags": list(vol.tags) or None})
     what = "root volume" if root else "data volume"
+    comment = f"{what} of {address}"
+    if vol.snapshot_id:
+        blocks = (("lifecycle", {"ignore_changes": [Expr(text="snapshot_id")]}),)
+        comment += f", made from Block snapshot {zone}/{vol.snapshot_id} (kept by v2s)"
     return IacResource(type="scaleway_block_volume", name=name, arguments=args, blocks=blocks,
-                       import_id=f"{zone}/{vol.id}", address=address,
-                       comment=f"{what} of {address}, {vol.size_bytes // 1_000_000_000} GB")
+                       import_id=f"{zone}/{vol.id}", address=address, comment=comment)

@@ -53,16 +53,18 @@ def test_instance_server_md() -> None:
 
 def test_block_volume_md() -> None:
     """docs/resources/block_volume.md: import `{zone}/{id}`; `iops` required; only one of
-    `size_in_gb` and `snapshot_id`."""
+    `size_in_gb` and `snapshot_id`: the size, and the parent snapshot ignored."""
     from_snapshot = by_type(to_iac(record(), observed()), "scaleway_block_volume")[0]
     assert from_snapshot.import_id == f"{ZONE}/22222222-2222-4222-8222-222222222222"
     assert from_snapshot.arguments["iops"] == 5000
-    assert from_snapshot.arguments["snapshot_id"] == f"{ZONE}/33333333-3333-4333-8333-333333333333"
-    assert "size_in_gb" not in from_snapshot.arguments
+    assert from_snapshot.arguments["size_in_gb"] == 20
+    assert "snapshot_id" not in from_snapshot.arguments
+    assert dict(from_snapshot.blocks)["lifecycle"] == {
+        "ignore_changes": [Expr(text="snapshot_id")]}
     blank = Volume(id="44444444-4444-4444-8444-444444444444", name="d", size_bytes=50 * 10**9,
                    iops=15000)
     by_size = by_type(to_iac(record(), observed(volumes=(blank,))), "scaleway_block_volume")[0]
-    assert by_size.arguments["size_in_gb"] == 50 and "snapshot_id" not in by_size.arguments
+    assert by_size.arguments["size_in_gb"] == 50 and by_size.blocks == ()
 
 
 def test_instance_ip_md() -> None:

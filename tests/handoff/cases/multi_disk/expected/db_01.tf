@@ -1,11 +1,11 @@
 # migration.db-01, handed off by v2s (state lineage 0a1b2c3d-0000-4000-8000-0000000ff0ff)
 
-# root volume of migration.db-01.scw_server, 10 GB
+# root volume of migration.db-01.scw_server, made from Block snapshot fr-par-1/c2d2af24-a36f-5ac0-a670-be7c6c9185bd (kept by v2s)
 resource "scaleway_block_volume" "db_01_disk0" {
-  name        = "db-01-disk0"
-  iops        = 15000
-  snapshot_id = "fr-par-1/c2d2af24-a36f-5ac0-a670-be7c6c9185bd"
-  zone        = "fr-par-1"
+  name       = "db-01-disk0"
+  iops       = 15000
+  size_in_gb = 10
+  zone       = "fr-par-1"
   tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.db-01.scw_server",
@@ -18,12 +18,12 @@ resource "scaleway_block_volume" "db_01_disk0" {
   }
 }
 
-# data volume of migration.db-01.scw_server, 50 GB
+# data volume of migration.db-01.scw_server, made from Block snapshot fr-par-1/5e63c66c-066e-55ab-849f-e81861f64ca8 (kept by v2s)
 resource "scaleway_block_volume" "db_01_disk1" {
-  name        = "db-01-disk1"
-  iops        = 15000
-  snapshot_id = "fr-par-1/5e63c66c-066e-55ab-849f-e81861f64ca8"
-  zone        = "fr-par-1"
+  name       = "db-01-disk1"
+  iops       = 15000
+  size_in_gb = 50
+  zone       = "fr-par-1"
   tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.db-01.scw_server",
@@ -36,12 +36,12 @@ resource "scaleway_block_volume" "db_01_disk1" {
   }
 }
 
-# data volume of migration.db-01.scw_server, 200 GB
+# data volume of migration.db-01.scw_server, made from Block snapshot fr-par-1/b953dd76-a03c-5a63-9c63-20d28dd4af6d (kept by v2s)
 resource "scaleway_block_volume" "db_01_disk2" {
-  name        = "db-01-disk2"
-  iops        = 15000
-  snapshot_id = "fr-par-1/b953dd76-a03c-5a63-9c63-20d28dd4af6d"
-  zone        = "fr-par-1"
+  name       = "db-01-disk2"
+  iops       = 15000
+  size_in_gb = 200
+  zone       = "fr-par-1"
   tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.db-01.scw_server",

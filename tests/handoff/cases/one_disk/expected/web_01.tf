@@ -1,11 +1,11 @@
 # migration.web-01, handed off by v2s (state lineage 0a1b2c3d-0000-4000-8000-0000000ff0ff)
 
-# root volume of migration.web-01.scw_server, 20 GB
+# root volume of migration.web-01.scw_server, made from Block snapshot fr-par-1/88cac9a4-6ee5-5d60-97a7-0fc026827a81 (kept by v2s)
 resource "scaleway_block_volume" "web_01_disk0" {
-  name        = "web-01-disk0"
-  iops        = 5000
-  snapshot_id = "fr-par-1/88cac9a4-6ee5-5d60-97a7-0fc026827a81"
-  zone        = "fr-par-1"
+  name       = "web-01-disk0"
+  iops       = 5000
+  size_in_gb = 20
+  zone       = "fr-par-1"
   tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.web-01.scw_server",

@@ -1,11 +1,11 @@
 # migration.app["app-03"], handed off by v2s (state lineage 0a1b2c3d-0000-4000-8000-0000000ff0ff)
 
-# root volume of migration.app["app-03"].scw_server, 30 GB
+# root volume of migration.app["app-03"].scw_server, made from Block snapshot fr-par-1/d5a55d12-589a-5784-ac5e-1d154c119d52 (kept by v2s)
 resource "scaleway_block_volume" "app_app_03_disk0" {
-  name        = "app-disk0"
-  iops        = 5000
-  snapshot_id = "fr-par-1/d5a55d12-589a-5784-ac5e-1d154c119d52"
-  zone        = "fr-par-1"
+  name       = "app-disk0"
+  iops       = 5000
+  size_in_gb = 30
+  zone       = "fr-par-1"
   tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.app[\"app-03\"].scw_server",

@@ -1,11 +1,11 @@
 # migration.app["app.04"], handed off by v2s (state lineage 0a1b2c3d-0000-4000-8000-0000000ff0ff)
 
-# root volume of migration.app["app.04"].scw_server, 30 GB
+# root volume of migration.app["app.04"].scw_server, made from Block snapshot nl-ams-1/f854f08d-fccf-53c2-aaef-4048c2eaa430 (kept by v2s)
 resource "scaleway_block_volume" "app_app_04_disk0" {
-  name        = "app-disk0"
-  iops        = 5000
-  snapshot_id = "nl-ams-1/f854f08d-fccf-53c2-aaef-4048c2eaa430"
-  zone        = "nl-ams-1"
+  name       = "app-disk0"
+  iops       = 5000
+  size_in_gb = 30
+  zone       = "nl-ams-1"
   tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.app[\"app.04\"].scw_server",
@@ -17,12 +17,12 @@ resource "scaleway_block_volume" "app_app_04_disk0" {
   }
 }
 
-# data volume of migration.app["app.04"].scw_server, 5 GB
+# data volume of migration.app["app.04"].scw_server, made from Block snapshot nl-ams-1/17098a3a-3f36-5db6-a52c-0b59471239e5 (kept by v2s)
 resource "scaleway_block_volume" "app_app_04_disk1" {
-  name        = "app-disk1"
-  iops        = 5000
-  snapshot_id = "nl-ams-1/17098a3a-3f36-5db6-a52c-0b59471239e5"
-  zone        = "nl-ams-1"
+  name       = "app-disk1"
+  iops       = 5000
+  size_in_gb = 5
+  zone       = "nl-ams-1"
   tags = [
     "v2s-lineage=0a1b2c3d-0000-4000-8000-0000000ff0ff",
     "v2s-address=migration.app[\"app.04\"].scw_server",
