@@ -57,6 +57,28 @@ def sim_objects(sim: Simulator) -> dict[str, set[str]]:
             "scaleway_instance_ip": ips, "scaleway_instance_private_nic": nics}
 
 
+def read_back(sim: Simulator, rtype: str, import_id: str) -> dict[str, object]:
+    """What the Terraform provider's Read sets for the arguments the hand-off writes
+    (per its source: internal/services/{block/volume,instance/ip,server,private_nic}.go)."""
+    zone, *ids = import_id.split("/")
+    with sim.store.lock:
+        if rtype == "scaleway_block_volume":
+            v = sim.store.volumes[ids[0]]
+            return {"name": v["name"], "iops": v["specs"]["perf_iops"],
+                    "size_in_gb": v["size"] // 10**9, "zone": v["zone"], "tags": v["tags"]}
+        if rtype == "scaleway_instance_ip":
+            i = sim.store.ips[ids[0]]
+            return {"type": i["type"], "zone": i["zone"], "tags": i["tags"]}
+        if rtype == "scaleway_instance_server":
+            srv = sim.store.servers[ids[0]]
+            state = {"running": "started", "stopped": "stopped"}[srv["state"]]
+            return {"name": srv["name"], "type": srv["commercial_type"], "zone": srv["zone"],
+                    "state": state, "tags": srv["tags"]}
+        n = sim.store.nics[ids[1]]
+        return {"private_network_id": f"fr-par/{n['private_network_id']}", "zone": zone,
+                "tags": n["tags"]}
+
+
 def test_handoff_imports_every_object_and_done_keeps_them_from_plan_and_destroy(
     provider: ScalewayProvider, sim: Simulator, s3_server: MotoS3Server, bucket: str,
     qcow2: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
@@ -88,8 +110,13 @@ def test_handoff_imports_every_object_and_done_keeps_them_from_plan_and_destroy(
     for to, import_id in got:
         assert import_id in live[to.split(".")[0]], (to, import_id)
     assert len(live["scaleway_instance_ip"]) == len(live["scaleway_instance_private_nic"]) == 1
-    nic = declared(files)["scaleway_instance_private_nic.ho_02_nic0"]
-    assert nic["private_network_id"] == f"fr-par/{PN}"
+    resources = declared(files)
+    assert resources["scaleway_instance_private_nic.ho_02_nic0"]["private_network_id"] == (
+        f"fr-par/{PN}")
+    for to, import_id in got:  # every argument written is what an import reads back
+        observed = read_back(sim, to.split(".")[0], import_id)
+        written = {k: v for k, v in resources[to].items() if k in observed}
+        assert written == {k: v for k, v in observed.items() if v or k in written}, to
 
     r = run(capsys, tmp_path, "handoff", "done", "-target", "migration.ho-01",
             "-target", "migration.ho-02")
