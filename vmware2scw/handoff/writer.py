@@ -76,8 +76,8 @@ def readme(migrations: Sequence[str], names: Mapping[str, str], count: int,
     return f"""# Terraform hand-off from v2s
 
 Written by `v2s handoff terraform` (v2s {__version__}) from the state with lineage
-`{lineage}`. It describes what v2s created for these migrations, as Terraform
-resources with one `import` block each ({count} objects):
+`{lineage}`. It describes what v2s created for these migrations
+as Terraform resources, with one `import` block each ({count} objects):
 
 {listed}
 
@@ -94,9 +94,12 @@ resources with one `import` block each ({count} objects):
    apply; write it again with `v2s handoff terraform` into a new directory.
 4. `terraform apply` records the objects in Terraform's state (nothing in the cloud
    changes). The import blocks can be deleted afterwards.
-5. `v2s handoff done {targets}`: v2s stops managing these objects. Its plans show
-   no change for them and `v2s destroy` never deletes them; v2s keeps a record so
-   it cannot create them a second time.
+5. Tell v2s to stop managing them:
+
+       v2s handoff done {targets}
+
+   Its plans then show no change for them and `v2s destroy` never deletes them;
+   v2s keeps a record so it cannot create them a second time.
 
 ## Notes
 {extra or chr(10) + "- none"}
