@@ -44,7 +44,7 @@ def _result_types(state: State | None, providers: dict[str, HandoffProvider]
     if state is not None and state.resources and not providers:
         raise ConfigError("no configured provider can hand these objects off",
                           hint="the config's providers block must name the provider that "
-                               "created the servers (e.g. scaleway)")
+                               "created the servers")
     return frozenset(t for p in providers.values() for t in p.handoff_types())
 
 
