@@ -149,3 +149,23 @@ def test_a_server_deleted_outside_v2s_is_refused(applied: Path, capsys) -> None:
     r = run(capsys, applied, "handoff", "terraform", "-out", "tf")
     assert_clean_error(r, f"{SERVER1}: nothing written: the server no longer exists")
     assert not (applied / "tf").exists()
+
+
+def test_removing_a_handed_off_migration_from_the_config_keeps_its_server(
+        applied: Path, capsys) -> None:
+    assert run(capsys, applied, "handoff", "done", "-target", "migration.m00").code == 0
+    cfg = project_config()
+    del cfg["migrations"]["m00"]
+    cfg["outputs"] = {}
+    write_config(applied, cfg)
+    plan = json.loads(run(capsys, applied, "plan", "-json").out)
+    deletes = {c["address"] for c in plan["changes"] if c["action"] == "delete"}
+    assert deletes == {"migration.m00.scw_image", "migration.m00.scw_snapshot[0]"} | {
+        a for a in state_of(applied).resources
+        if a.startswith("migration.m00.") and a != SERVER0 and "scw_" not in a}
+    r = run(capsys, applied, "apply", "-auto-approve")
+    assert r.code == 0, r.text
+    assert SERVER0 in live(applied)
+    kept = {a for a in state_of(applied).resources if a.startswith("migration.m00.")}
+    assert kept == {SERVER0}  # its record stays, so nothing re-creates it
+    assert run(capsys, applied, "plan", "--detailed-exitcode").code == 0
