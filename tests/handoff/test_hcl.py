@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.handoff.helpers import parse
+from vmware2scw.errors import V2SError
 from vmware2scw.handoff.hcl import body, identifier, string
 from vmware2scw.handoff.select import unique_names
-from vmware2scw.provider import Expr
+from vmware2scw.handoff.writer import render
+from vmware2scw.provider import Expr, HandoffResponse, IacResource
 
 
 def test_identifiers_from_migration_keys() -> None:
@@ -36,3 +40,13 @@ def test_expressions_lists_and_maps() -> None:
     assert data["ref"] == "a.b.id" and data["n"] == 3 and data["on"] is True
     assert data["list"] == ["x.y.id", "s"]
     assert data["map"] == {"source": "s/s", "a-b": "c"}
+
+
+def test_two_objects_with_one_name_are_refused() -> None:
+    def res(address: str) -> IacResource:
+        return IacResource(type="t", name="x_ip1", import_id="z/1", address=address)
+
+    resp = HandoffResponse(resources=(res("migration.x.s"), res("migration.x-ip1.s")))
+    with pytest.raises(V2SError, match=r"both be named t\.x_ip1"):
+        render([resp], {"migration.x.s": "x", "migration.x-ip1.s": "x-ip1"},
+               {"x": "x", "x-ip1": "x_ip1"}, "lineage")

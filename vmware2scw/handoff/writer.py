@@ -61,9 +61,11 @@ def _check_unique(resources: Sequence[IacResource]) -> None:
     seen: set[str] = set()
     for r in resources:
         key = f"{r.type}.{r.name}"
-        if key in seen or not r.import_id:
-            raise V2SError(f"the provider described {key} twice or without an import ID "
-                           "(a bug in the provider)")
+        if key in seen:
+            raise V2SError(f"two objects would both be named {key} (migration keys that "
+                           "clean up alike)", hint="hand them off separately with -target")
+        if not r.import_id:
+            raise V2SError(f"{key} has no import ID (a bug in its provider)", address=r.address)
         seen.add(key)
 
 
