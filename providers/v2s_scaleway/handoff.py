@@ -30,9 +30,9 @@ NOTES = (
     "have private NICs, `private_network` (the NICs are their own resources).",
     "Security groups are referenced by ID, never imported: v2s attached one it did not "
     "create, and its owner keeps managing it.",
-    "Not checked against a live provider here: a server setting the provider never reads "
-    "back (`replace_on_type_change`) may show as an in-place update to its default "
-    "(`false`); that one changes nothing in the cloud. Any other change: do not apply.",
+    "The provider does not read `replace_on_type_change` back on import: `terraform plan` "
+    "may show it as an in-place update to its default (`false`), which changes nothing in "
+    "the cloud. Any other change: do not apply.",
 )
 _STATE = {"running": "started", "starting": "started", "stopped": "stopped",
           "stopping": "stopped", "stopped in place": "standby"}
