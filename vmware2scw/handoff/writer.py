@@ -92,8 +92,9 @@ as Terraform resources, with one `import` block each ({count} objects):
 2. `terraform init`
 3. `terraform plan` must show **only imports**:
    `Plan: {count} to import, 0 to add, 0 to change, 0 to destroy.`
-   Anything else means the objects changed since the hand-off was written: do not
-   apply; write it again with `v2s handoff terraform` into a new directory.
+   Anything else (but the exceptions under Notes) means the objects changed since
+   the hand-off was written: do not apply; write it again with
+   `v2s handoff terraform` into a new directory.
 4. `terraform apply` records the objects in Terraform's state (nothing in the cloud
    changes). The import blocks can be deleted afterwards.
 5. Tell v2s to stop managing them:
