@@ -26,8 +26,9 @@ NOTES = (
     "and SCW_DEFAULT_PROJECT_ID (or ~/.config/scw/config.yaml), as v2s does.",
     "The migration image and its Block snapshots stay with v2s (`v2s destroy` removes "
     "them): volumes made from one are described by size and ignore `snapshot_id`.",
-    "Servers ignore `image` (they boot from the imported root volume) and, when they "
-    "have private NICs, `private_network` (the NICs are their own resources).",
+    "Servers ignore `image` (they boot from the imported root volume), `ip_id` (the "
+    "provider reads it back only once configured, and setting it would detach and "
+    "re-attach the IP) and `private_network` (the NICs are their own resources).",
     "Security groups are referenced by ID, never imported: v2s attached one it did not "
     "create, and its owner keeps managing it.",
     "The provider does not read `replace_on_type_change` back on import: `terraform plan` "
@@ -154,7 +155,11 @@ def to_iac(record: HandoffRecord, obs: Observed) -> list[IacResource]:
         server_args["enable_dynamic_ip"] = True
     if len(vol_refs) > 1:
         server_args["additional_volume_ids"] = vol_refs[1:]
-    ignore = [Expr(text="image")] + ([Expr(text="private_network")] if obs.nics else [])
+    ignore = [Expr(text="image")]
+    if ip_refs:  # read back only when already configured: empty after an import
+        ignore.append(Expr(text="ip_id" if len(ip_refs) == 1 else "ip_ids"))
+    if obs.nics:
+        ignore.append(Expr(text="private_network"))
     blocks: list[tuple[str, dict[str, Any]]] = []
     if vol_refs:
         blocks.append(("root_volume", {"volume_id": vol_refs[0]}))

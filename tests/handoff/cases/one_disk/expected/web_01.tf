@@ -46,6 +46,6 @@ resource "scaleway_instance_server" "web_01" {
   }
 
   lifecycle {
-    ignore_changes = [image]
+    ignore_changes = [image, ip_id]
   }
 }

@@ -64,7 +64,7 @@ resource "scaleway_instance_server" "app_app_04" {
   }
 
   lifecycle {
-    ignore_changes = [image, private_network]
+    ignore_changes = [image, ip_id, private_network]
   }
 }
 
