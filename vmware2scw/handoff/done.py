@@ -13,7 +13,7 @@ from vmware2scw.handoff.select import select
 from vmware2scw.state.backend import Backend
 from vmware2scw.state.lock import held
 from vmware2scw.state.manager import StateManager
-from vmware2scw.state.model import HandOff
+from vmware2scw.state.model import HandedOff
 
 
 def mark_done(backend: Backend, result_types: Collection[str], targets: Iterable[str],
@@ -31,7 +31,7 @@ def mark_done(backend: Backend, result_types: Collection[str], targets: Iterable
             if rs.handed_off is not None:
                 already.append(rs.address)
                 continue
-            resources[rs.address] = rs.model_copy(update={"handed_off": HandOff(to=to, at=at)})
+            resources[rs.address] = rs.model_copy(update={"handed_off": HandedOff(to=to, at=at)})
             marked.append(rs.address)
         if marked:
             StateManager(backend, state=state).persist(

@@ -19,7 +19,7 @@ class Status(StrEnum):
     TRANSIENT_DONE = "transient-done"  # transient deleted after use; outputs kept (tombstone)
 
 
-class HandOff(BaseModel):
+class HandedOff(BaseModel):
     """Where a record's objects went when v2s stopped managing them (`v2s handoff done`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -41,7 +41,7 @@ class ResourceState(BaseModel):
     migration: str = ""
     transient: bool = False
     prevent_destroy: bool = False
-    handed_off: HandOff | None = None  # set: v2s never plans, refreshes or deletes it again
+    handed_off: HandedOff | None = None  # set: v2s never plans, refreshes or deletes it again
 
 
 class State(BaseModel):
