@@ -363,3 +363,67 @@ class CatalogueProvider(Protocol):
 def lineage_tags(lineage: str, address: str) -> tuple[str, ...]:
     """The tags that name a cloud object's owner state and address."""
     return (f"v2s-lineage={lineage}", f"v2s-address={address}")
+
+
+# --- hand-off to infrastructure as code (optional capability) --------------------------------
+
+
+class Expr(_Frozen):
+    """A raw expression in the target language (e.g. a reference ``type.name.id``)."""
+
+    text: str
+
+
+class IacResource(_Frozen):
+    """One resource of the hand-off: its type, name, arguments and import ID.
+
+    Argument values are str, int, float, bool, lists, dicts or :class:`Expr`; ``blocks``
+    are nested blocks in order (``("root_volume", {...})``, ``("lifecycle", {...})``).
+    """
+
+    type: str
+    name: str
+    arguments: Attrs = Field(default_factory=dict)
+    blocks: tuple[tuple[str, Attrs], ...] = ()
+    import_id: str  # what `import { id = ... }` takes
+    address: str  # the v2s record this object belongs to
+    comment: str = ""
+
+
+class HandoffRecord(_Frozen):
+    """One state record to hand off and the identifier its resources are named after."""
+
+    address: str
+    type: str
+    attributes: Attrs
+    migration: str
+    name: str  # a valid identifier derived from the migration key, unique in the hand-off
+
+
+class HandoffRequest(_Frozen):
+    records: tuple[HandoffRecord, ...]
+    lineage: str
+
+
+class HandoffResponse(_Frozen):
+    required_providers: dict[str, dict[str, str]] = Field(default_factory=dict)
+    resources: tuple[IacResource, ...] = ()
+    notes: tuple[str, ...] = ()  # provider-specific steps for the README (credentials, ...)
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+@runtime_checkable
+class HandoffProvider(Provider, Protocol):
+    """A provider that can describe what it created as Terraform resources with imports.
+
+    Failure contract: read-only (never creates, changes or deletes anything); an object
+    that is gone raises ProviderError naming the record's address.
+    """
+
+    def handoff_types(self) -> frozenset[str]:
+        """Resource types whose records are a migration's result (what can be handed off)."""
+        ...
+
+    def handoff(self, req: HandoffRequest) -> HandoffResponse:
+        """Read the objects behind the records; describe each with exactly one import ID."""
+        ...

@@ -1,9 +1,10 @@
 """Refresh: read every recorded object back from its provider, one batched call each.
 
 The only I/O of planning (catalogues and prices a plan needs are read here too).
-Tombstones are not read (their objects were deleted on purpose); an object a
-provider reports gone is dropped from the refreshed state, except
-a tainted record (an interrupted create whose object may not exist yet: it resumes).
+Tombstones (their objects were deleted on purpose) and handed-off records (another
+tool manages them) are not read; an object a provider reports gone is dropped from
+the refreshed state, except a tainted record (an interrupted create whose object
+may not exist yet: it resumes).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def refresh(
     diags: list[Diagnostic] = []
     groups: dict[str, list[ResourceState]] = {}
     for rs in state.resources.values():
-        if rs.status is not Status.TRANSIENT_DONE:
+        if rs.status is not Status.TRANSIENT_DONE and rs.handed_off is None:
             groups.setdefault(rs.provider, []).append(rs)
     planned: dict[str, list[ResourceRef]] = {}
     for dr in (desired.resources.values() if desired is not None else ()):

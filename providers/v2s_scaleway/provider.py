@@ -28,6 +28,8 @@ from vmware2scw.provider import (
     ConfigureResponse,
     DeleteRequest,
     DeleteResponse,
+    HandoffRequest,
+    HandoffResponse,
     PlanRequest,
     PlanResponse,
     ReadRequest,
@@ -35,6 +37,7 @@ from vmware2scw.provider import (
     ResourceType,
 )
 
+from . import handoff as handoff_mod
 from . import image as image_mod
 from . import names, server_plan
 from . import server as server_mod
@@ -167,6 +170,21 @@ class ScalewayProvider:
             for o in self.catalogue.offers(zone or self.creds.zone).values()
             if o.block_storage and not o.end_of_service and not o.gpu
         }
+
+    # --- hand-off ----------------------------------------------------------------------------
+
+    def handoff_types(self) -> frozenset[str]:
+        return frozenset({"scw_server"})
+
+    def handoff(self, req: HandoffRequest) -> HandoffResponse:
+        """Each server read from the API, then mapped to Terraform resources (read-only)."""
+        resources = []
+        for record in req.records:
+            if record.type != "scw_server":
+                raise ProviderError(f"{record.type} cannot be handed off", address=record.address)
+            resources += handoff_mod.to_iac(record, handoff_mod.observe(self.api, record))
+        return HandoffResponse(required_providers=handoff_mod.REQUIRED_PROVIDERS,
+                               resources=tuple(resources), notes=handoff_mod.NOTES)
 
     def close(self) -> None:
         if self._api is not None:

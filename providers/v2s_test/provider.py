@@ -39,6 +39,9 @@ from vmware2scw.provider import (
     DeleteRequest,
     DeleteResponse,
     DiskFacts,
+    HandoffRequest,
+    HandoffResponse,
+    IacResource,
     InventoryRequest,
     InventoryResponse,
     PlanRequest,
@@ -242,6 +245,26 @@ class TestProvider:
                 obj["deleted"] = True
             _log(data, "deleted", req.address)
         return DeleteResponse()
+
+    def handoff_types(self) -> frozenset[str]:
+        return frozenset({"scw_server"})
+
+    def handoff(self, req: HandoffRequest) -> HandoffResponse:
+        """One `test_server` per record, read back from the store (gone: ProviderError)."""
+        data = self.store.snapshot() if self.store.path is not None else None
+        out = []
+        for r in req.records:
+            attrs = dict(r.attributes)
+            if data is not None:
+                objs = live_objects(data, self.lineage, r.address)
+                if not objs:
+                    raise ProviderError("the server no longer exists", address=r.address)
+                attrs = dict(objs[0]["attributes"])
+            out.append(IacResource(type="test_server", name=r.name, address=r.address,
+                                   arguments={"name": attrs.get("name")},
+                                   import_id=str(attrs.get("id"))))
+        return HandoffResponse(required_providers={"test": {"source": "example/test"}},
+                               resources=tuple(out))
 
     def close(self) -> None:
         return None

@@ -64,6 +64,7 @@ class Reason(StrEnum):
     TOMBSTONE = "tombstone"  # transient already used and cleaned up; outputs kept
     DRIFT = "drift"  # refresh found attributes changed outside v2s
     CLEANUP = "cleanup"  # transient no longer needed: delete it, keep a tombstone
+    HANDED_OFF = "handed-off"  # `v2s handoff done`: another tool manages the object now
 
     @property
     def text(self) -> str:
@@ -88,4 +89,5 @@ _TEXT = {
     Reason.TOMBSTONE: "transient, already used (tombstone)",
     Reason.DRIFT: "changed outside v2s",
     Reason.CLEANUP: "transient no longer needed; a tombstone keeps its outputs",
+    Reason.HANDED_OFF: "handed off: another tool manages it, v2s leaves it alone",
 }

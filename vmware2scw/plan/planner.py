@@ -15,7 +15,7 @@ from typing import Any
 from vmware2scw import __version__
 from vmware2scw.config.interpolate import get_attribute, resolve
 from vmware2scw.desired import Desired, DesiredResource
-from vmware2scw.diagnostics import Diagnostic, error
+from vmware2scw.diagnostics import Diagnostic, error, warning
 from vmware2scw.errors import ProviderError
 from vmware2scw.gcpause import paused_gc
 from vmware2scw.plan.action import Action, Reason
@@ -102,6 +102,8 @@ class _Planner:
         """Every desired resource in scope, then deletes of what config no longer has."""
         order = [a for a in topo_order(self.desired, self.scope.graph)
                  if self.scope.includes(a)]
+        retired = self._feeding_handed_off(order)
+        order = [a for a in order if a not in retired]
         needed: dict[str, str] = {}
         for _ in range(len(order) + 1):  # each pass only grows `needed`
             self.planned = {}
@@ -115,7 +117,8 @@ class _Planner:
             needed.update(more)
         changes = [self._cleanup(c) for c in self.planned.values()]
         for address, rs in sorted(self.state.resources.items()):
-            if address not in self.desired.resources and self.scope.includes_orphan(address):
+            if (address not in self.desired.resources and rs.handed_off is None
+                    and self.scope.includes_orphan(address)):
                 changes.append(_delete(rs, Reason.NOT_IN_CONFIG))
         return changes
 
@@ -129,6 +132,8 @@ class _Planner:
         resolved, unknown_in = resolve(dr.attributes, self._lookup)
         desired_attrs: Attrs = _blank_unknown(resolved)
         base = _Base(dr, rtype, desired_attrs, tuple(sorted(set(unknown_in))))
+        if prior is not None and prior.handed_off is not None:
+            return self._handed_off(base, prior)
 
         if prior is not None and prior.status is Status.TRANSIENT_DONE:
             if self.scope.replace_requested(dr.address):
@@ -169,6 +174,36 @@ class _Planner:
         only_upstream = all(any(is_under(p, u) for u in upstream) for p in changed)
         reason = Reason.UPSTREAM_CHANGED if only_upstream else Reason.CHANGED
         return self._change(base, prior, Action.UPDATE, reason, resp.planned, resp, changed)
+
+    def _feeding_handed_off(self, order: list[str]) -> set[str]:
+        """Resources not in state whose dependents are all handed off: never created again
+        (a handed-off server needs no new image, nor the data path behind it)."""
+        retired = {a for a, rs in self.state.resources.items() if rs.handed_off is not None}
+        if not retired:
+            return set()
+        for address in reversed(order):
+            users = self.scope.dependents(address)
+            if users and users <= retired and address not in self.state.resources:
+                retired.add(address)
+        return {a for a in retired if a not in self.state.resources}
+
+    def _handed_off(self, base: _Base, prior: ResourceState) -> ResourceChange:
+        """A record handed off to another tool: always a no-op, never refreshed or replaced."""
+        assert prior.handed_off is not None
+        if self.scope.replace_requested(base.dr.address):
+            self.diags.append(error(
+                f"cannot replace {base.dr.address}: it was handed off to "
+                f"{prior.handed_off.to} on {prior.handed_off.at}",
+                "`v2s state rm` the record first to let v2s create it again",
+                address=base.dr.address,
+            ))
+        attrs = without_keys(prior.attributes, base.rtype.sensitive)
+        return ResourceChange(
+            address=base.dr.address, type=base.dr.type, provider=base.dr.provider,
+            action=Action.NOOP, reason=Reason.HANDED_OFF, before=attrs, after=attrs,
+            config=without_keys(base.dr.attributes, base.rtype.sensitive), **base.common(),
+            notes=(f"managed by {prior.handed_off.to} since {prior.handed_off.at}",),
+        )
 
     def _tombstone(self, base: _Base, prior: ResourceState) -> ResourceChange | None:
         """A used transient stays a no-op; say so when its config has changed since."""
@@ -274,10 +309,22 @@ class _Planner:
 
     def plan_destroy(self) -> list[ResourceChange]:
         """Delete every recorded resource in scope (targets and their dependents)."""
-        chosen = self.scope.destroy_set()
-        return [_delete(self.state.resources[a], Reason.DESTROY,
-                        undo=self._undoes_tombstone(self.state.resources[a]))
-                for a in sorted(chosen)]
+        chosen = {a for a in self.scope.destroy_set()
+                  if self.state.resources[a].handed_off is None}
+        handed = {rs.migration for rs in self.state.resources.values() if rs.handed_off}
+        changes = []
+        for a in sorted(chosen):
+            rs = self.state.resources[a]
+            undo = self._undoes_tombstone(rs)
+            if undo and rs.status is Status.TRANSIENT_DONE and rs.migration in handed:
+                self.diags.append(warning(
+                    f"migration {rs.migration} was handed off, yet destroying {a} asks its "
+                    "provider to undo what it left (a cold cutover powers the source VM back "
+                    "on) while the handed-off server keeps running",
+                    "leave this migration out with -target, or `v2s state rm` the record",
+                    address=a))
+            changes.append(_delete(rs, Reason.DESTROY, undo=undo))
+        return changes
 
     def _undoes_tombstone(self, rs: ResourceState) -> bool:
         """True when destroying this record calls the provider even for a tombstone."""

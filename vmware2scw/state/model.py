@@ -19,6 +19,14 @@ class Status(StrEnum):
     TRANSIENT_DONE = "transient-done"  # transient deleted after use; outputs kept (tombstone)
 
 
+class HandedOff(BaseModel):
+    """Where a record's objects went when v2s stopped managing them (`v2s handoff done`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    to: str  # the tool that manages them now, e.g. "terraform"
+    at: str  # when (ISO 8601, UTC)
+
+
 class ResourceState(BaseModel):
     """One resource as last recorded."""
 
@@ -33,6 +41,7 @@ class ResourceState(BaseModel):
     migration: str = ""
     transient: bool = False
     prevent_destroy: bool = False
+    handed_off: HandedOff | None = None  # set: v2s never plans, refreshes or deletes it again
 
 
 class State(BaseModel):

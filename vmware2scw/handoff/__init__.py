@@ -1,0 +1,1 @@
+"""Hand-off to infrastructure as code: select records, render Terraform, mark them handed off."""
