@@ -217,6 +217,32 @@ def _merge_defaults(data: dict[str, Any], src: yamlsrc.Source, sets: list[set[YP
                 marks.add(("migrations", name, *p[1:]))
 
 
+_BLOCK_EXAMPLES = {
+    "variables": "zone: { default: fr-par-1 }",
+    "providers": "vmware: { url: ... }",
+    "migrations": "web-01: { source: { vm: web-01 } }",
+    "outputs": "ip: { value: ... }",
+    "defaults": "target: { type: PRO2-S }",
+    "settings": "parallelism: 10",
+    "backend": "s3: { bucket: ..., key: ... }",
+}
+
+
+def _check_blocks(data: dict[str, Any], src: yamlsrc.Source) -> None:
+    """Every top-level block except ``v2s`` is a mapping (empty counts as one)."""
+    for key, example in _BLOCK_EXAMPLES.items():
+        value = data.get(key)
+        if value is None or isinstance(value, dict):
+            continue
+        got = "a list" if isinstance(value, list) else repr(value)
+        keyed = "; write each entry as `name: ...`, not `- name: ...`" if isinstance(
+            value, list) else ""
+        raise yamlsrc.fail(
+            src.pos((key,)),
+            f"{key}: expected a mapping such as `{key}: {{ {example} }}`, got {got}{keyed}",
+        )
+
+
 def _check_names(data: dict[str, Any], src: yamlsrc.Source) -> None:
     for name in data.get("migrations") or {}:
         if not MIGRATION_NAME_RE.fullmatch(name):
@@ -329,6 +355,7 @@ def load_source(
                 f"unknown top-level key {key!r}"
                 + (did_you_mean(key, TOP_KEYS) or f" (allowed: {', '.join(TOP_KEYS)})"),
             )
+    _check_blocks(data, src)
     data = _fill_empty(data)
     _check_names(data, src)
     raw_vars = data.get("variables", {})
