@@ -7,7 +7,6 @@ not depend on the number of VMs.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 from collections.abc import Iterable
@@ -15,6 +14,7 @@ from typing import Any
 
 from v2s_vmware._vmomi import vim, vmodl
 from v2s_vmware.session import Session, container_view_spec
+from vmware2scw.config.patterns import name_filter
 from vmware2scw.provider import DiskFacts, NicFacts, VMFacts
 
 VM_PROPS = [
@@ -238,7 +238,7 @@ def retrieve_all(session: Session) -> list[tuple[Any, dict[str, Any]]]:
 
 def inventory(session: Session, patterns: Iterable[str] = ()) -> list[VMFacts]:
     """Facts of every VM (not template) whose name matches one of the globs (all when none)."""
-    pats = tuple(patterns)
+    wanted = name_filter(patterns)
     rows = retrieve_all(session)
     names: dict[str, dict[str, Any]] = {}
     vms: list[tuple[Any, dict[str, Any]]] = []
@@ -251,9 +251,7 @@ def inventory(session: Session, patterns: Iterable[str] = ()) -> list[VMFacts]:
     out = []
     for obj, props in vms:
         name = str(props.get("name", ""))
-        if props.get("config.template") or (
-            pats and not any(fnmatch.fnmatchcase(name, p) for p in pats)
-        ):
+        if props.get("config.template") or not wanted(name):
             continue
         out.append(vm_facts(obj, props, names))
     return sorted(out, key=lambda f: (f.name, f.moref))

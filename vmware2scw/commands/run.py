@@ -28,6 +28,7 @@ from vmware2scw.state.backend import Backend
 from vmware2scw.state.lock import held
 from vmware2scw.state.model import State, Status
 from vmware2scw.walker import WalkOptions, walk
+from vmware2scw.wording import plural
 from vmware2scw.workdir import private_dir
 
 Var = Annotated[list[str] | None, typer.Option("-var", "--var", help="Set a variable: NAME=VALUE.")]
@@ -89,8 +90,9 @@ def validate(var: Var = None, var_file: VarFile = None, json_out: JsonFlag = Fal
                                                for d in s.diagnostics]}))
         else:
             c.print_diagnostics(s.diagnostics)
-            c.out(f"The configuration is valid: {len(desired.resources)} resources in "
-                  f"{len({r.migration for r in desired.resources.values()})} migrations.")
+            migrations = len({r.migration for r in desired.resources.values()})
+            c.out(f"The configuration is valid: {plural(len(desired.resources), 'resource')} in "
+                  f"{plural(migrations, 'migration')}.")
         if has_errors(s.diagnostics):
             raise typer.Exit(c.ERROR)
 

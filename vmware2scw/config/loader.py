@@ -32,7 +32,7 @@ from vmware2scw.config.model import BACKEND_SECRETS, ENV_REFERENCE, Config, Vari
 from vmware2scw.config.suggest import did_you_mean
 from vmware2scw.config.validation import dotted, raise_for
 from vmware2scw.config.variables import NAME_RE as VAR_NAME_RE
-from vmware2scw.config.variables import VarValue, resolve_values
+from vmware2scw.config.variables import UNSET, VarValue, no_value, resolve_values
 from vmware2scw.diagnostics import SourcePos
 from vmware2scw.errors import ConfigError
 
@@ -52,6 +52,13 @@ class LoadedConfig:
     sensitive_paths: frozenset[YPath] = frozenset()  # values built from secrets
     env_paths: frozenset[YPath] = frozenset()  # values read from ${env.*}
     template_paths: frozenset[YPath] = frozenset()  # values holding resource references
+    unset: Mapping[YPath, str] = field(default_factory=dict)  # path -> why it has no value
+
+    def require(self, prefix: YPath) -> None:
+        """Refuse (ConfigError) when a value under ``prefix`` needs a secret nothing gave."""
+        for path in sorted(self.unset, key=str):
+            if path[: len(prefix)] == prefix:
+                raise ConfigError(self.unset[path])
 
     @property
     def file(self) -> str:
@@ -114,6 +121,7 @@ class _Interpolator:
         self.sensitive: set[YPath] = set()
         self.env: set[YPath] = set()
         self.templates: set[YPath] = set()
+        self.unset: dict[YPath, str] = {}  # value paths using a sensitive variable with no value
 
     def walk(self, value: Any, path: YPath) -> Any:
         if isinstance(value, str):
@@ -147,6 +155,9 @@ class _Interpolator:
                 )
             if found.sensitive:
                 self.sensitive.add(path)
+            if found.value is UNSET:
+                self.unset.setdefault(path, f"{found.origin}: {no_value(name)}")
+                return ""
             return _escape(found.value)
         if head == "env":
             if not name or name not in self.environ:
@@ -395,6 +406,7 @@ def load_source(
         sensitive_paths=frozenset(interp.sensitive),
         env_paths=frozenset(interp.env),
         template_paths=frozenset(interp.templates),
+        unset=interp.unset,
     )
 
 

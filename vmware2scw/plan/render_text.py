@@ -11,6 +11,7 @@ from vmware2scw.plan.cost import cost_line, monthly_price, plan_costs
 from vmware2scw.plan.differ import is_under, top_level
 from vmware2scw.plan.model import Plan, ResourceChange
 from vmware2scw.values import UNKNOWN_TEXT
+from vmware2scw.wording import plural
 
 SENSITIVE_TEXT = "(sensitive value)"
 _INLINE = 72  # longer lists/maps are broken over lines
@@ -51,7 +52,7 @@ def summary_line(plan: Plan) -> str:
     if plan.refresh_only:
         if not plan.drift:
             return "No changes. The recorded state matches the real objects."
-        return (f"Refresh only: {len(plan.drift)} objects changed outside v2s; applying "
+        return (f"Refresh only: {plural(len(plan.drift), 'object')} changed outside v2s; applying "
                 "this plan records them in state and changes nothing else.")
     s = plan.summary()
     if s.total == 0:
