@@ -230,7 +230,7 @@ def _merge_defaults(data: dict[str, Any], src: yamlsrc.Source, sets: list[set[YP
 
 _BLOCK_EXAMPLES = {
     "variables": "zone: { default: fr-par-1 }",
-    "providers": "vmware: { url: ... }",
+    "providers": "vcenter: { source: <plug-in>, ... }",
     "migrations": "web-01: { source: { vm: web-01 } }",
     "outputs": "ip: { value: ... }",
     "defaults": "target: { type: PRO2-S }",
