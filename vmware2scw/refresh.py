@@ -18,6 +18,7 @@ from vmware2scw.errors import ProviderError
 from vmware2scw.provider import Provider, ReadRequest, ResourceRef
 from vmware2scw.retry import RetryPolicy
 from vmware2scw.state.model import ResourceState, State, Status
+from vmware2scw.wording import plural
 
 
 def refresh(
@@ -43,7 +44,8 @@ def refresh(
         provider = providers.get(name)
         if provider is None:
             diags.append(warning(
-                f"provider {name!r} is not configured: {len(records)} resources not refreshed",
+                f"provider {name!r} is not configured: "
+                f"{plural(len(records), 'resource')} not refreshed",
                 f"add `{name}` under `providers:` so v2s can read and manage them",
             ))
             continue
@@ -59,7 +61,7 @@ def refresh(
             diags.append(error(
                 f"refresh through provider {name!r} failed: {exc.message}",
                 exc.hint or "check the provider's settings and connectivity, or plan with "
-                "-refresh=false to use the recorded state",
+                "-no-refresh to use the recorded state",
                 address=exc.address,
             ))
             continue

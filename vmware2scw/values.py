@@ -47,8 +47,14 @@ def contains_unknown(value: object) -> bool:
     """True when UNKNOWN appears anywhere inside ``value`` (dicts, lists, tuples)."""
     if value is UNKNOWN:
         return True
-    if isinstance(value, dict):
-        return any(contains_unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(contains_unknown(v) for v in value)
+    if not isinstance(value, dict | list | tuple):
+        return False
+    stack: list[Any] = [value]
+    while stack:  # iterative: this runs for every attribute of every planned resource
+        node = stack.pop()
+        for item in node.values() if isinstance(node, dict) else node:
+            if item is UNKNOWN:
+                return True
+            if isinstance(item, dict | list | tuple):
+                stack.append(item)
     return False

@@ -47,6 +47,7 @@ from vmware2scw.provider import (
     ReadResponse,
     ResourceType,
 )
+from vmware2scw.wording import plural
 
 CONVERTER_VERSION = "1"  # bump when the guest changes a conversion makes change
 
@@ -154,7 +155,8 @@ class QemuProvider:
             )
         if cfg.disk_index >= len(cfg.disks):
             raise ProviderError(
-                f"disk_index {cfg.disk_index} but only {len(cfg.disks)} disks", address=address
+                f"disk_index {cfg.disk_index} but only {plural(len(cfg.disks), 'disk')}",
+                address=address,
             )
 
     # --- apply ---------------------------------------------------------------------------

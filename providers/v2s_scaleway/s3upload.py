@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from vmware2scw.errors import ProviderError, TransientError
 from vmware2scw.provider import ApplyContext
+from vmware2scw.wording import plural
 
 from .s3client import classify, error_code, head, list_uploads
 
@@ -246,7 +247,7 @@ class Uploader:
         with ThreadPoolExecutor(self.concurrency) as pool:
             list(pool.map(lambda item: check(item[0], item[1][1]), parts.items()))
         self.ctx.progress("upload", self._progress_bytes, self.size,
-                          f"resuming: {len(self._done)} parts already stored")
+                          f"resuming: {plural(len(self._done), 'part')} already stored")
 
     def _upload_missing(self) -> None:
         todo = [r for r in _part_ranges(self.size, self.part_size) if r[0] not in self._done]

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from v2s_vmware.blueprint import compose_export
 
 from v2s_test.store import Data, Store, live_objects
 from v2s_test.types import RESOURCE_TYPES, computed_outputs, digest
+from vmware2scw.config.patterns import name_filter
 from vmware2scw.errors import ProviderError, TransientError
 from vmware2scw.provider import (
     ApplyContext,
@@ -96,16 +96,6 @@ def _matches(address: str, globs: Mapping[str, Any] | tuple[str, ...]) -> str | 
     return None
 
 
-def _name_filter(patterns: tuple[str, ...]) -> Callable[[str], bool]:
-    """A test for VM names: exact names by set lookup, globs by one compiled regex."""
-    if not patterns:
-        return lambda _name: True
-    exact = set(patterns)  # a name equal to a pattern matches, glob characters or not
-    globs = [p for p in patterns if any(ch in p for ch in "*?[")]
-    regex = re.compile("|".join(f"(?:{fnmatch.translate(g)})" for g in globs)) if globs else None
-    return lambda name: name in exact or (regex is not None and regex.match(name) is not None)
-
-
 class TestProvider:
     """Serves every resource type generically; see the module docstring for the knobs."""
 
@@ -157,7 +147,7 @@ class TestProvider:
 
     def inventory(self, req: InventoryRequest) -> InventoryResponse:
         self._record("inventory", ",".join(req.patterns))
-        wanted = _name_filter(req.patterns)
+        wanted = name_filter(req.patterns)
         vms = [_facts(spec) for spec in self.settings.vms if wanted(spec.name)]
         return InventoryResponse(vms=tuple(sorted(vms, key=lambda v: v.name)))
 

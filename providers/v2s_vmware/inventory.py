@@ -1,20 +1,23 @@
 """Inventory: every VM's facts in ONE PropertyCollector retrieval, turned into ``VMFacts``.
 
 One ContainerView over VMs, hosts, compute resources, datastores and portgroups; one
-``RetrievePropertiesEx`` for all of them; ``DestroyView``. The number of SOAP calls does
-not depend on the number of VMs.
+``RetrievePropertiesEx`` for all of them, read by propxml.py; ``DestroyView``. The number
+of SOAP calls does not depend on the number of VMs.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from v2s_vmware import propxml
 from v2s_vmware._vmomi import vim, vmodl
+from v2s_vmware.propxml import is_a
 from v2s_vmware.session import Session, container_view_spec
+from vmware2scw.config.patterns import name_filter
+from vmware2scw.gcpause import paused_gc
 from vmware2scw.provider import DiskFacts, NicFacts, VMFacts
 
 VM_PROPS = [
@@ -80,7 +83,7 @@ def guest_family(guest_id: str) -> str:
 
 def _kind(obj: Any, table: list[tuple[Any, str]], default: str = "") -> str:
     for cls, name in table:
-        if isinstance(obj, cls):
+        if is_a(obj, cls):
             return name
     return default
 
@@ -113,7 +116,7 @@ def _disk(dev: Any, controllers: dict[int, Any], ds_names: dict[str, str]) -> Di
         controller=_kind(controller, _CONTROLLERS, "unknown"),
         mode=str(getattr(backing, "diskMode", "") or "persistent"),
         sharing=sharing,
-        rdm=isinstance(backing, vim.vm.device.VirtualDisk.RawDiskMappingVer1BackingInfo),
+        rdm=is_a(backing, vim.vm.device.VirtualDisk.RawDiskMappingVer1BackingInfo),
         encrypted=getattr(backing, "keyId", None) is not None,
     )
 
@@ -142,12 +145,12 @@ def _features(devices: list[Any], key_id: Any, controllers: dict[int, Any]) -> l
     if key_id is not None:
         found.add("encrypted")
     for dev in devices:
-        if isinstance(dev, vim.vm.device.VirtualPCIPassthrough):
+        if is_a(dev, vim.vm.device.VirtualPCIPassthrough):
             vmiop = vim.vm.device.VirtualPCIPassthrough.VmiopBackingInfo
-            found.add("vgpu" if isinstance(dev.backing, vmiop) else "pci_passthrough")
-        elif isinstance(dev, vim.vm.device.VirtualSriovEthernetCard):
+            found.add("vgpu" if is_a(dev.backing, vmiop) else "pci_passthrough")
+        elif is_a(dev, vim.vm.device.VirtualSriovEthernetCard):
             found.add("pci_passthrough")
-        elif isinstance(dev, vim.vm.device.VirtualTPM):
+        elif is_a(dev, vim.vm.device.VirtualTPM):
             found.add("vtpm")
     for ctrl in controllers.values():
         if str(getattr(ctrl, "sharedBus", "noSharing") or "noSharing") != "noSharing":
@@ -161,7 +164,7 @@ def change_digest(props: dict[str, Any]) -> str:
     sig = [
         props.get("name"), props.get("config.guestId"), props.get("config.firmware"),
         props.get("config.hardware.numCPU"), props.get("config.hardware.memoryMB"),
-        [(type(d).__name__, d.key, getattr(d, "capacityInKB", None),
+        [(propxml.type_name(d), d.key, getattr(d, "capacityInKB", None),
           getattr(getattr(d, "backing", None), "fileName", None)) for d in devices],
     ]
     return "digest:" + hashlib.sha256(json.dumps(sig, default=str).encode()).hexdigest()[:16]
@@ -170,7 +173,7 @@ def change_digest(props: dict[str, Any]) -> str:
 def vm_facts(moref: Any, props: dict[str, Any], names: dict[str, dict[str, Any]]) -> VMFacts:
     """Facts of one VM from its retrieved properties (``names``: other objects' properties)."""
     devices = list(props.get("config.hardware.device") or [])
-    controllers = {d.key: d for d in devices if isinstance(d, vim.vm.device.VirtualController)}
+    controllers = {d.key: d for d in devices if is_a(d, vim.vm.device.VirtualController)}
     ds_names = {k: v.get("name", "") for k, v in names.get("Datastore", {}).items()}
     pg_names = {str(v.get("key")): str(v.get("name")) for v in names.get("Portgroup", {}).values()}
     ips: dict[str, tuple[str, ...]] = {}
@@ -180,7 +183,7 @@ def vm_facts(moref: Any, props: dict[str, Any], names: dict[str, dict[str, Any]]
     host = names.get("HostSystem", {}).get(host_ref._moId, {}) if host_ref is not None else {}
     parent = host.get("parent")
     cluster = ""
-    if isinstance(parent, vim.ClusterComputeResource):
+    if parent is not None and is_a(parent, vim.ClusterComputeResource):
         cluster = str(names.get("ComputeResource", {}).get(parent._moId, {}).get("name", ""))
     snap = props.get("snapshot")
     guest_id = str(props.get("config.guestId") or "")
@@ -200,8 +203,8 @@ def vm_facts(moref: Any, props: dict[str, Any], names: dict[str, dict[str, Any]]
         host=str(host.get("name", "")),
         cluster=cluster,
         datastores=tuple(sorted(ds_names.get(d._moId, d._moId) for d in datastores)),
-        disks=tuple(_disk(d, controllers, ds_names) for d in devices if isinstance(d, disk_cls)),
-        nics=tuple(_nic(d, ips, pg_names) for d in devices if isinstance(d, nic_cls)),
+        disks=tuple(_disk(d, controllers, ds_names) for d in devices if is_a(d, disk_cls)),
+        nics=tuple(_nic(d, ips, pg_names) for d in devices if is_a(d, nic_cls)),
         snapshots=tuple(_snapshot_names(snap.rootSnapshotList) if snap is not None else ()),
         tools_status=str(props.get("guest.toolsStatus") or ""),
         change_version=str(props.get("config.changeVersion") or "") or change_digest(props),
@@ -210,13 +213,13 @@ def vm_facts(moref: Any, props: dict[str, Any], names: dict[str, dict[str, Any]]
 
 
 def _group(obj: Any) -> str:
-    if isinstance(obj, vim.HostSystem):
+    if is_a(obj, vim.HostSystem):
         return "HostSystem"
-    if isinstance(obj, vim.ComputeResource):
+    if is_a(obj, vim.ComputeResource):
         return "ComputeResource"
-    if isinstance(obj, vim.Datastore):
+    if is_a(obj, vim.Datastore):
         return "Datastore"
-    if isinstance(obj, vim.dvs.DistributedVirtualPortgroup):
+    if is_a(obj, vim.dvs.DistributedVirtualPortgroup):
         return "Portgroup"
     return "VirtualMachine"
 
@@ -230,7 +233,7 @@ def retrieve_all(session: Session) -> list[tuple[Any, dict[str, Any]]]:
         pc = vmodl.query.PropertyCollector
         prop_specs = [pc.PropertySpec(type=vim.VirtualMachine, pathSet=VM_PROPS)]
         prop_specs += [pc.PropertySpec(type=t, pathSet=p) for t, p in OTHER_PROPS.items()]
-        return session.retrieve([obj_spec], prop_specs)
+        return propxml.retrieve(session, [obj_spec], prop_specs)
     finally:
         if content is session.content:  # the view belongs to this session
             view.DestroyView()
@@ -238,8 +241,13 @@ def retrieve_all(session: Session) -> list[tuple[Any, dict[str, Any]]]:
 
 def inventory(session: Session, patterns: Iterable[str] = ()) -> list[VMFacts]:
     """Facts of every VM (not template) whose name matches one of the globs (all when none)."""
-    pats = tuple(patterns)
-    rows = retrieve_all(session)
+    wanted = name_filter(patterns)
+    with paused_gc():  # tens of thousands of small objects, no cycles
+        return _facts(retrieve_all(session), wanted)
+
+
+def _facts(rows: list[tuple[Any, dict[str, Any]]], wanted: Callable[[str], bool]
+           ) -> list[VMFacts]:
     names: dict[str, dict[str, Any]] = {}
     vms: list[tuple[Any, dict[str, Any]]] = []
     for obj, props in rows:
@@ -251,9 +259,7 @@ def inventory(session: Session, patterns: Iterable[str] = ()) -> list[VMFacts]:
     out = []
     for obj, props in vms:
         name = str(props.get("name", ""))
-        if props.get("config.template") or (
-            pats and not any(fnmatch.fnmatchcase(name, p) for p in pats)
-        ):
+        if props.get("config.template") or not wanted(name):
             continue
         out.append(vm_facts(obj, props, names))
     return sorted(out, key=lambda f: (f.name, f.moref))

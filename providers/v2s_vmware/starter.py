@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from vmware2scw.config.interpolate import ESCAPE, OPEN
+from vmware2scw.config.patterns import literal
 from vmware2scw.provider import VMFacts
 
 _KEY = re.compile(r"[^a-z0-9-]+")
@@ -56,6 +58,11 @@ def migration_key(name: str) -> str:
     return _KEY.sub("-", name.lower()).strip("-")[:63] or "vm"
 
 
+def source_vm(name: str) -> str:
+    """``source.vm`` selecting exactly the VM ``name``: glob characters and ``${`` escaped."""
+    return literal(name).replace(OPEN, ESCAPE)
+
+
 def starter_block(vms: Iterable[VMFacts], catalogue: Mapping[str, Mapping[str, Any]] | None
                   = None) -> dict[str, Any]:
     """``{"migrations": {...}}``: one migration per VM with a suggested target type."""
@@ -66,7 +73,7 @@ def starter_block(vms: Iterable[VMFacts], catalogue: Mapping[str, Mapping[str, A
             key += "-x"
         kind = suggest_type(vm, catalogue) if catalogue else None
         target: dict[str, Any] = {"type": kind or "CHOOSE-A-TYPE"}
-        entry: dict[str, Any] = {"source": {"vm": vm.name}, "target": target}
+        entry: dict[str, Any] = {"source": {"vm": source_vm(vm.name)}, "target": target}
         out[key] = entry
     return {"migrations": out}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,3 +64,27 @@ def test_starter_block_suggests_the_cheapest_fitting_scaleway_type(
     # the block pastes into a config as it is
     text = "v2s: 1\n" + r.out
     assert set(loads(text).config.migrations) == {"vm-00", "big-db-01"}
+
+
+def test_starter_block_selects_exactly_each_vm_whatever_its_name(tmp_path: Path,
+                                                                  capsys) -> None:
+    cfg = project_config(vms=5)
+    names = ["db-${env}", "web[1]", "web1", "a*b", "a-b"]  # web[1] as a glob would match web1
+    for vm, name in zip(cfg["providers"]["vmware"]["vms"], names, strict=True):
+        vm["name"] = name.replace("${", "$${")  # the test provider reads its VMs from here
+    cfg["migrations"] = {}
+    del cfg["outputs"]
+    write_config(tmp_path, cfg)
+    r = run(capsys, tmp_path, "inventory", "--yaml")
+    assert r.code == 0, r.text
+    assert "$${env}" in r.out
+    (tmp_path / "v2s.yaml").write_text(
+        (tmp_path / "v2s.yaml").read_text().replace("migrations: {}\n", "") + r.out)
+    r = run(capsys, tmp_path, "validate", "--json")
+    assert r.code == 0, r.text
+    r = run(capsys, tmp_path, "plan", "--json")
+    assert r.code == 0, r.text
+    plan = json.loads(r.out)
+    chosen = {ch["after"]["vm"] for ch in plan["changes"]
+              if ch["type"] == "vmware_snapshot"}
+    assert chosen == set(names)  # each VM once: no glob took a neighbour, no ${ evaluated

@@ -47,6 +47,8 @@ def run_case(path: Path) -> None:
         loaded, lineage="00000000-bad", inventory=static_inventory(vms_from_settings(loaded))
     )
     graph.check_acyclic(graph.build_graph(desired))
+    for name in desired.providers:  # as every command that configures its providers does
+        loaded.require(("providers", name))
 
 
 def test_corpus_is_big_enough() -> None:

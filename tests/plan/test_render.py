@@ -7,6 +7,7 @@ from tests.plan.test_planner import _applied, _with_attr
 from vmware2scw.plan import Action, Plan, Reason
 from vmware2scw.plan.model import ResourceChange
 from vmware2scw.plan.planner import make_plan
+from vmware2scw.plan.render_compact import COMPACT_ABOVE
 from vmware2scw.plan.render_json import render_json
 from vmware2scw.plan.render_markdown import MAX_CHARS, render_markdown
 from vmware2scw.plan.render_text import render_text
@@ -50,7 +51,7 @@ def test_markdown_has_table_mermaid_and_folds_long_lists():
 
 
 def test_markdown_of_a_large_plan_groups_the_graph_and_fits_a_comment():
-    md = render_markdown(_fresh(40))
+    md = render_markdown(_fresh(40), compact=False)
     assert len(md) <= MAX_CHARS + 2000
     assert "more resources not shown" in md
     graph = md.split("```mermaid")[1].split("```")[0]
@@ -58,7 +59,7 @@ def test_markdown_of_a_large_plan_groups_the_graph_and_fits_a_comment():
 
 
 def test_markdown_of_a_huge_plan_stays_within_one_comment():
-    md = render_markdown(_fresh(150))
+    md = render_markdown(_fresh(150), compact=False)
     assert len(md) <= MAX_CHARS + 2000
     assert "| Migration | create | update | replace | destroy |" in md
     assert "more migrations" in md and "<details>" in md
@@ -91,3 +92,42 @@ def test_new_server_prices_and_the_plan_total_are_shown_whatever_the_order():
 
 def test_plans_without_known_prices_show_no_cost_line():
     assert "/month" not in render_text(_fresh()) and "/month" not in render_markdown(_fresh())
+
+
+def test_compact_is_the_default_above_the_threshold_and_either_form_can_be_forced():
+    at, above = _fresh(COMPACT_ABOVE), _fresh(COMPACT_ABOVE + 1)
+    assert "will be created" in render_text(at) and "### Details" in render_markdown(at)
+    for text in (render_text(above), render_text(at, compact=True)):
+        assert text.startswith("Compact form: one line per resource")
+        assert "will be created" not in text and "capacity_bytes" not in text
+        assert "migration.vm0000: 11 to create\n    + migration.vm0000.disk_export[0]\n" in text
+    assert "will be created" in render_text(above, compact=False)
+    md = render_markdown(above)
+    assert "### Resources by migration" in md and "### Details" not in md
+    assert "@@ migration.vm0000: 11 to create @@\n+ migration.vm0000.disk_export[0]\n" in md
+    assert "### Details" in render_markdown(above, compact=False)
+
+
+def test_compact_plan_of_a_thousand_vms_is_one_line_per_resource():
+    plan = _fresh(1000)
+    changes = [c for c in plan.changes if c.is_change]
+    text = render_text(plan)
+    resource_lines = [line for line in text.splitlines() if line.startswith("    + migration.")]
+    assert len(resource_lines) == len(changes) == 11000
+    assert len(text.splitlines()) <= len(changes) + 2 * 1000 + 10  # + heading, blank per VM
+    assert len(render_text(plan, compact=False).splitlines()) > 10 * len(text.splitlines())
+    md = render_markdown(plan)
+    assert len(md) <= MAX_CHARS + 2000
+    assert md.count("```diff") == 1 and "more migrations not shown" in md
+
+
+def test_compact_updates_show_only_changed_attributes():
+    want = desired(chain("web"))
+    plan = make_plan(_with_attr(want, "migration.web.scw_server", commercial_type="PRO2-M"),
+                     _applied(want), providers())
+    text = render_text(plan, compact=True)
+    body = text.split("actions:\n\n")[1].split("\n\nPlan:")[0]
+    assert body.splitlines()[0] == "migration.web: 1 to update"
+    assert body.splitlines()[1] == "    ~ migration.web.scw_server"
+    assert all(line.startswith("        ~ ") for line in body.splitlines()[2:])
+    assert "commercial_type" in body and "unchanged" not in body

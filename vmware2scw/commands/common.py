@@ -127,8 +127,13 @@ class Session:
             self.registry = Registry(lineage, self.work_dir)
         return self.registry
 
+    def require(self, local_name: str) -> None:
+        """Refuse to configure a provider whose settings use a secret that has no value."""
+        self.loaded.require(("providers", local_name))
+
     def inventory(self, local_name: str, patterns: tuple[str, ...]) -> InventoryResponse:
         assert self.registry is not None
+        self.require(local_name)
         return self.registry.inventory(self.block(local_name), patterns)
 
     def desired(self, lineage: str) -> Desired:
@@ -141,6 +146,8 @@ class Session:
 
     def providers(self, desired: Desired) -> dict[str, Provider]:
         assert self.registry is not None
+        for name in desired.providers:
+            self.require(name)
         providers = self.registry.load(desired.providers)
         self.diagnostics.extend(self.registry.diagnostics)
         return providers

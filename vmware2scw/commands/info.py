@@ -19,6 +19,7 @@ from vmware2scw.plan.render_graph import to_dot, to_mermaid
 from vmware2scw.plan.schema import SCHEMA_FILES, schema_text
 from vmware2scw.provider import CatalogueProvider, StarterSource, VMFacts
 from vmware2scw.registry import Registry, available, instantiate
+from vmware2scw.wording import plural
 
 
 def graph(
@@ -103,9 +104,9 @@ def inventory(
         for vm in found:
             disks = sum(d["capacity_bytes"] for d in vm["disks"])
             c.out(f"{vm['name']}  {vm['num_cpus']} vCPU  {vm['memory_mb']} MiB  "
-                  f"{len(vm['disks'])} disks ({disks / 2**30:.1f} GiB)  {vm['power_state']}  "
-                  f"{vm['guest_family']}/{vm['firmware']}")
-        c.out(f"{len(found)} VMs.")
+                  f"{plural(len(vm['disks']), 'disk')} ({disks / 2**30:.1f} GiB)  "
+                  f"{vm['power_state']}  {vm['guest_family']}/{vm['firmware']}")
+        c.out(f"{plural(len(found), 'VM')}.")
 
 
 def _catalogue(s: c.Session, registry: Registry) -> dict[str, Any] | None:
@@ -116,6 +117,7 @@ def _catalogue(s: c.Session, registry: Registry) -> dict[str, Any] | None:
     """
     for name in s.loaded.config.providers:
         try:
+            s.require(name)
             prov = registry.get(s.block(name))
         except V2SError:
             continue

@@ -17,6 +17,7 @@ from vmware2scw.state.lookup import state_lookup
 from vmware2scw.state.manager import StateManager
 from vmware2scw.state.model import State
 from vmware2scw.walker import WalkResult
+from vmware2scw.wording import plural
 
 
 @contextmanager
@@ -86,7 +87,7 @@ def print_report(res: WalkResult, operation: str, *, json_out: bool) -> None:
               f"{res.count('not-started')} not started. State is saved; run it again to "
               "continue.")
     elif res.ok:
-        c.out(f"{word} complete: {done} operations in {res.seconds:.1f}s.")
+        c.out(f"{word} complete: {plural(done, 'operation')} in {res.seconds:.1f}s.")
     else:
         c.out(f"{word} finished with errors: {done} done, {res.count('failed')} failed, "
               f"{res.count('skipped')} skipped. State is saved; fix the errors and run it "
@@ -95,4 +96,5 @@ def print_report(res: WalkResult, operation: str, *, json_out: bool) -> None:
 
 def state_summary(state: State) -> str:
     """A one-line description of a state (for `v2s show`)."""
-    return f"lineage {state.lineage}, serial {state.serial}, {len(state.resources)} resources"
+    count = plural(len(state.resources), "resource")
+    return f"lineage {state.lineage}, serial {state.serial}, {count}"

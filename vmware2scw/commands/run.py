@@ -17,6 +17,7 @@ from vmware2scw.diagnostics import has_errors
 from vmware2scw.errors import ConfigError
 from vmware2scw.plan.model import Plan, PlanOptions
 from vmware2scw.plan.planner import make_plan
+from vmware2scw.plan.render_compact import COMPACT_ABOVE
 from vmware2scw.plan.render_json import render_json
 from vmware2scw.plan.render_markdown import render_markdown
 from vmware2scw.plan.render_text import render_text
@@ -28,6 +29,7 @@ from vmware2scw.state.backend import Backend
 from vmware2scw.state.lock import held
 from vmware2scw.state.model import State, Status
 from vmware2scw.walker import WalkOptions, walk
+from vmware2scw.wording import plural
 from vmware2scw.workdir import private_dir
 
 Var = Annotated[list[str] | None, typer.Option("-var", "--var", help="Set a variable: NAME=VALUE.")]
@@ -38,6 +40,10 @@ Target = Annotated[list[str] | None, typer.Option(
 AutoApprove = Annotated[bool, typer.Option("-auto-approve", "--auto-approve",
                                            help="Skip the interactive confirmation.")]
 JsonFlag = Annotated[bool, typer.Option("--json", "-json", help="Machine-readable output.")]
+Compact = Annotated[bool | None, typer.Option(
+    "--compact/--full", "-compact/-full",
+    help=f"Plan display: one line per resource, or every attribute (default: compact above "
+         f"{COMPACT_ABOVE} migrations).")]
 
 
 def _plan(s: c.Session, state: State, options: PlanOptions,
@@ -68,12 +74,12 @@ def _keep_resumable(recorded: State, refreshed: State) -> State:
     return refreshed.model_copy(update={"resources": {**refreshed.resources, **keep}})
 
 
-def _render(plan: Plan, fmt: str) -> str:
+def _render(plan: Plan, fmt: str, compact: bool | None = None) -> str:
     if fmt == "json":
         return render_json(plan)
     if fmt == "markdown":
-        return render_markdown(plan)
-    return render_text(plan)
+        return render_markdown(plan, compact=compact)
+    return render_text(plan, compact=compact)
 
 
 def validate(var: Var = None, var_file: VarFile = None, json_out: JsonFlag = False) -> None:
@@ -89,8 +95,9 @@ def validate(var: Var = None, var_file: VarFile = None, json_out: JsonFlag = Fal
                                                for d in s.diagnostics]}))
         else:
             c.print_diagnostics(s.diagnostics)
-            c.out(f"The configuration is valid: {len(desired.resources)} resources in "
-                  f"{len({r.migration for r in desired.resources.values()})} migrations.")
+            migrations = len({r.migration for r in desired.resources.values()})
+            c.out(f"The configuration is valid: {plural(len(desired.resources), 'resource')} in "
+                  f"{plural(migrations, 'migration')}.")
         if has_errors(s.diagnostics):
             raise typer.Exit(c.ERROR)
 
@@ -112,6 +119,7 @@ def plan(
     json_out: JsonFlag = False,
     fmt: Annotated[str, typer.Option("--format", "-format",
                                      help="text | json | markdown")] = "text",
+    compact: Compact = None,
     detailed_exitcode: Annotated[bool, typer.Option(
         "--detailed-exitcode", "-detailed-exitcode",
         help="Exit 0 when nothing changes, 2 when something does, 1 on error.")] = False,
@@ -129,7 +137,7 @@ def plan(
         fmt = "json"
     if fmt == "text":
         c.print_diagnostics(result.diagnostics)
-    c.out(_render(result, fmt))
+    c.out(_render(result, fmt, compact))
     if out_file is not None:
         _write_private(out_file, result.to_json().encode() + b"\n")
         if fmt == "text":
@@ -204,6 +212,7 @@ def apply(
         "--parallelism", "-parallelism", min=1, help="Resources applied at once (default 10).")
     ] = None,
     json_out: JsonFlag = False,
+    compact: Compact = None,
 ) -> None:
     """Make the real world match the config (or apply a saved plan)."""
     with c.session(var, var_file) as s:
@@ -221,7 +230,7 @@ def apply(
                 opts = PlanOptions(targets=tuple(target or ()), replace=tuple(replace or ()),
                                    refresh_only=refresh_only)
                 result, desired, providers = _plan(s, state, opts)
-                if not _review(result, json_out, auto_approve, "apply"):
+                if not _review(result, json_out, auto_approve, "apply", compact):
                     return
             _execute(s, backend, state, result, desired, providers, parallelism=parallelism,
                      json_out=json_out, operation="apply")
@@ -234,12 +243,13 @@ _REVIEW = {
 }
 
 
-def _review(result: Plan, json_out: bool, auto_approve: bool, operation: str) -> bool:
+def _review(result: Plan, json_out: bool, auto_approve: bool, operation: str,
+            compact: bool | None) -> bool:
     """Show a fresh plan and ask for approval; False when there is nothing to do."""
     nothing, question, cancelled = _REVIEW[operation]
     if not json_out:
         c.print_diagnostics(result.diagnostics)
-        c.out(render_text(result))
+        c.out(render_text(result, compact=compact))
     if result.errored:
         raise typer.Exit(c.ERROR)
     if not result.has_changes:
@@ -260,6 +270,7 @@ def destroy(
     parallelism: Annotated[int | None, typer.Option("--parallelism", "-parallelism", min=1)
                            ] = None,
     json_out: JsonFlag = False,
+    compact: Compact = None,
 ) -> None:
     """Delete everything this state manages (or -target and its dependents)."""
     with c.session(var, var_file) as s:
@@ -268,7 +279,7 @@ def destroy(
             state = s.read_state(backend)
             opts = PlanOptions(targets=tuple(target or ()), destroy=True)
             result, desired, providers = _plan(s, state, opts)
-            if not _review(result, json_out, auto_approve, "destroy"):
+            if not _review(result, json_out, auto_approve, "destroy", compact):
                 return
             _execute(s, backend, state, result, desired, providers, parallelism=parallelism,
                      json_out=json_out, operation="destroy")
@@ -277,6 +288,7 @@ def destroy(
 def show(
     file: Annotated[Path | None, typer.Argument(help="A plan file (default: the state).")] = None,
     json_out: JsonFlag = False,
+    compact: Compact = None,
 ) -> None:
     """Show a saved plan, or the current state."""
     if file is not None:
@@ -290,7 +302,7 @@ def show(
             _show_state(State.model_validate(data), json_out)
             return
         saved = _read_plan(file)
-        c.out(render_json(saved) if json_out else render_text(saved))
+        c.out(render_json(saved) if json_out else render_text(saved, compact=compact))
         return
     with c.session() as s:
         state = s.backend().read()

@@ -12,6 +12,7 @@ import typer
 from vmware2scw.commands import common as c
 from vmware2scw.errors import ConfigError, StateError
 from vmware2scw.state import commands as sc
+from vmware2scw.wording import plural
 
 state_app = typer.Typer(help="Inspect and edit the state (advanced).", no_args_is_help=True)
 
@@ -88,7 +89,7 @@ def state_push(
             raise ConfigError(f"{file}: no such file") from None
     with c.session() as s:
         stored = sc.push(s.backend(), data, source, force=force)
-    c.out(f"Pushed {source}: serial {stored.serial}, {len(stored.resources)} resources.")
+    c.out(f"Pushed {source}: serial {stored.serial}, {plural(len(stored.resources), 'resource')}.")
 
 
 def force_unlock(

@@ -20,11 +20,12 @@ from vmware2scw.config.compose import Bound, Instance, choose_blueprint, compose
 from vmware2scw.config.interpolate import TemplateError, iter_strings, references
 from vmware2scw.config.loader import LoadedConfig, YPath
 from vmware2scw.config.model import BACKEND_SECRETS, Config, MigrationConfig
+from vmware2scw.config.patterns import bracket_hint, is_glob, name_filter
 from vmware2scw.config.roles import SECTION, PluginFn, RoleBinder, default_plugins
 from vmware2scw.config.suggest import did_you_mean, nearest
 from vmware2scw.config.validation import dotted
 from vmware2scw.desired import Desired, DesiredResource, ProviderBlock
-from vmware2scw.diagnostics import Diagnostic, SourcePos
+from vmware2scw.diagnostics import Diagnostic, Severity, SourcePos
 from vmware2scw.errors import ConfigError
 from vmware2scw.gcpause import paused_gc
 from vmware2scw.provider import Blueprint, InventoryResponse, ResourceSpec, ResourceType, VMFacts
@@ -43,13 +44,7 @@ SENSITIVE_KEYS = frozenset(
     }
 )
 SENSITIVE_SUFFIXES = ("_password", "_secret", "_secret_key", "_token", "_private_key")
-GLOB_CHARS = frozenset("*?[")
 MASK = "(sensitive)"
-
-
-def is_glob(pattern: str) -> bool:
-    """True when a source VM name is a pattern (``*``, ``?`` or ``[``)."""
-    return not GLOB_CHARS.isdisjoint(pattern)
 
 
 def is_sensitive_key(key: str) -> bool:
@@ -357,10 +352,16 @@ class _Expander:
         wildcard = is_glob(mig.source.vm)
         if not matched:
             what = "pattern" if wildcard else "VM"
-            hint = did_you_mean(mig.source.vm, known) or " (list them with `v2s inventory`)"
+            hint = (bracket_hint(mig.source.vm, known) if wildcard else "") or did_you_mean(
+                mig.source.vm, known) or " (list them with `v2s inventory`)"
             errors.add(vm_pos, f"{what} {mig.source.vm!r} matches no VM of provider "
                                f"{roles['source']!r}{hint}")
             return []
+        if wildcard and mig.source.vm in known and all(vm.name != mig.source.vm for vm in matched):
+            self.diags.append(Diagnostic(
+                severity=Severity.WARNING, pos=vm_pos, address=f"migration.{name}",
+                summary=f"pattern {mig.source.vm!r} does not match the VM of that very name"
+                + bracket_hint(mig.source.vm, known)))
         twins = [vm.name for vm in matched if len(known[vm.name]) > 1]
         if twins:
             errors.add(vm_pos, f"{len(known[twins[0]])} VMs are named {twins[0]!r}; rename one "
@@ -436,16 +437,8 @@ def static_inventory(vms: Iterable[VMFacts]) -> InventoryFn:
     pool = tuple(vms)
 
     def inventory(provider: str, patterns: tuple[str, ...]) -> InventoryResponse:
-        exact = {p for p in patterns if not is_glob(p)}
-        globs = [p for p in patterns if is_glob(p)]
-        chosen = [
-            vm
-            for vm in pool
-            if not patterns
-            or vm.name in exact
-            or any(fnmatch.fnmatchcase(vm.name, p) for p in globs)
-        ]
-        return InventoryResponse(vms=tuple(chosen))
+        wanted = name_filter(patterns)
+        return InventoryResponse(vms=tuple(vm for vm in pool if wanted(vm.name)))
 
     return inventory
 

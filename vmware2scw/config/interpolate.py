@@ -8,6 +8,7 @@ at plan/apply time through a lookup that may answer :data:`vmware2scw.values.UNK
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -161,6 +162,7 @@ def is_address_expr(expr: str) -> bool:
     return expr.startswith("migration.")
 
 
+@functools.lru_cache(maxsize=65536)  # each reference is split at expansion and planning
 def split_reference(expr: str) -> tuple[str, str]:
     """``migration.a.server.id`` -> (``migration.a.server``, ``id``)."""
     try:
@@ -233,11 +235,19 @@ def _resolve(value: Any, lookup: Callable[[str, str], Any], path: str, unknown: 
         return out
     if isinstance(value, dict):
         return {
-            k: _resolve(v, lookup, f"{path}.{k}" if path else str(k), unknown)
+            k: v if _plain(v) else _resolve(v, lookup, f"{path}.{k}" if path else str(k), unknown)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [_resolve(v, lookup, f"{path}[{i}]", unknown) for i, v in enumerate(value)]
+        return [v if _plain(v) else _resolve(v, lookup, f"{path}[{i}]", unknown)
+                for i, v in enumerate(value)]
     if value is UNKNOWN:
         unknown.append(path)
     return value
+
+
+def _plain(value: Any) -> bool:
+    """A value resolution leaves as it is: a number, bool, None or a string without ``${``."""
+    if isinstance(value, str):
+        return OPEN not in value
+    return value is not UNKNOWN and not isinstance(value, dict | list | tuple)

@@ -32,7 +32,7 @@ from vmware2scw.config.model import BACKEND_SECRETS, ENV_REFERENCE, Config, Vari
 from vmware2scw.config.suggest import did_you_mean
 from vmware2scw.config.validation import dotted, raise_for
 from vmware2scw.config.variables import NAME_RE as VAR_NAME_RE
-from vmware2scw.config.variables import VarValue, resolve_values
+from vmware2scw.config.variables import UNSET, VarValue, no_value, resolve_values
 from vmware2scw.diagnostics import SourcePos
 from vmware2scw.errors import ConfigError
 
@@ -52,6 +52,13 @@ class LoadedConfig:
     sensitive_paths: frozenset[YPath] = frozenset()  # values built from secrets
     env_paths: frozenset[YPath] = frozenset()  # values read from ${env.*}
     template_paths: frozenset[YPath] = frozenset()  # values holding resource references
+    unset: Mapping[YPath, str] = field(default_factory=dict)  # path -> why it has no value
+
+    def require(self, prefix: YPath) -> None:
+        """Refuse (ConfigError) when a value under ``prefix`` needs a secret nothing gave."""
+        for path in sorted(self.unset, key=str):
+            if path[: len(prefix)] == prefix:
+                raise ConfigError(self.unset[path])
 
     @property
     def file(self) -> str:
@@ -114,6 +121,7 @@ class _Interpolator:
         self.sensitive: set[YPath] = set()
         self.env: set[YPath] = set()
         self.templates: set[YPath] = set()
+        self.unset: dict[YPath, str] = {}  # value paths using a sensitive variable with no value
 
     def walk(self, value: Any, path: YPath) -> Any:
         if isinstance(value, str):
@@ -147,6 +155,9 @@ class _Interpolator:
                 )
             if found.sensitive:
                 self.sensitive.add(path)
+            if found.value is UNSET:
+                self.unset.setdefault(path, f"{found.origin}: {no_value(name)}")
+                return ""
             return _escape(found.value)
         if head == "env":
             if not name or name not in self.environ:
@@ -215,6 +226,32 @@ def _merge_defaults(data: dict[str, Any], src: yamlsrc.Source, sets: list[set[YP
         for marks in sets:
             for p in [p for p in marks if p[:1] == ("defaults",)]:
                 marks.add(("migrations", name, *p[1:]))
+
+
+_BLOCK_EXAMPLES = {
+    "variables": "zone: { default: fr-par-1 }",
+    "providers": "vcenter: { source: <plug-in>, ... }",
+    "migrations": "web-01: { source: { vm: web-01 } }",
+    "outputs": "ip: { value: ... }",
+    "defaults": "target: { type: PRO2-S }",
+    "settings": "parallelism: 10",
+    "backend": "s3: { bucket: ..., key: ... }",
+}
+
+
+def _check_blocks(data: dict[str, Any], src: yamlsrc.Source) -> None:
+    """Every top-level block except ``v2s`` is a mapping (empty counts as one)."""
+    for key, example in _BLOCK_EXAMPLES.items():
+        value = data.get(key)
+        if value is None or isinstance(value, dict):
+            continue
+        got = "a list" if isinstance(value, list) else repr(value)
+        keyed = "; write each entry as `name: ...`, not `- name: ...`" if isinstance(
+            value, list) else ""
+        raise yamlsrc.fail(
+            src.pos((key,)),
+            f"{key}: expected a mapping such as `{key}: {{ {example} }}`, got {got}{keyed}",
+        )
 
 
 def _check_names(data: dict[str, Any], src: yamlsrc.Source) -> None:
@@ -329,6 +366,7 @@ def load_source(
                 f"unknown top-level key {key!r}"
                 + (did_you_mean(key, TOP_KEYS) or f" (allowed: {', '.join(TOP_KEYS)})"),
             )
+    _check_blocks(data, src)
     data = _fill_empty(data)
     _check_names(data, src)
     raw_vars = data.get("variables", {})
@@ -368,6 +406,7 @@ def load_source(
         sensitive_paths=frozenset(interp.sensitive),
         env_paths=frozenset(interp.env),
         template_paths=frozenset(interp.templates),
+        unset=interp.unset,
     )
 
 

@@ -1,7 +1,8 @@
 """Input variables: declarations, values and their precedence.
 
 Precedence, lowest first: ``default`` < ``-var-file`` (in order) < ``V2S_VAR_<name>``
-< ``-var name=value`` (in order). A variable without any value is an error.
+< ``-var name=value`` (in order). A variable without any value is an error; for a
+sensitive one, only when a provider whose settings use it is configured.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, final
 
 from vmware2scw.config import yamlsrc
 from vmware2scw.config.model import Variable
@@ -29,6 +30,17 @@ _TYPE_WORDS = {
     "list": "a list",
     "map": "a map",
 }
+
+
+@final
+class _Unset:
+    """The type of :data:`UNSET`."""
+
+    def __repr__(self) -> str:
+        return "(no value)"
+
+
+UNSET: Final = _Unset()  # a sensitive variable nothing gave a value (yet needed by nobody)
 
 
 @dataclass(frozen=True)
@@ -164,14 +176,21 @@ def resolve_values(
             raise ConfigError(f"{exc.message} (from -var {name})") from None
         values[name] = VarValue(value, decl.sensitive, origin)
 
-    for name in decls:
-        if name not in values:
-            raise yamlsrc.fail(
-                decl_src.key_pos(("variables", name)),
-                f"variable {name!r} has no value; give it a default, or set it with "
-                f"-var {name}=..., a -var-file or {ENV_PREFIX}{name}",
-            )
+    for name, decl in decls.items():
+        if name in values:
+            continue
+        pos = decl_src.key_pos(("variables", name))
+        if decl.sensitive:  # demanded only by a command that configures a provider using it
+            values[name] = VarValue(UNSET, True, pos)
+            continue
+        raise yamlsrc.fail(pos, no_value(name))
     return values
+
+
+def no_value(name: str) -> str:
+    """The message for a variable that nothing gave a value."""
+    return (f"variable {name!r} has no value; give it a default, or set it with "
+            f"-var {name}=..., a -var-file or {ENV_PREFIX}{name}")
 
 
 def _declared(decls: Mapping[str, Variable], name: str, origin: SourcePos, how: str) -> Variable:

@@ -11,11 +11,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from deepdiff import DeepDiff
-
 PathPart = str | int
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_HEAD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _TOKEN = re.compile(r'\.([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
 
 
@@ -34,7 +33,7 @@ def format_path(parts: Iterable[PathPart]) -> str:
 
 def parse_path(path: str) -> list[PathPart]:
     """The inverse of :func:`format_path`; raises ValueError on a malformed path."""
-    head = re.match(r"^[A-Za-z_][A-Za-z0-9_\-]*", path)
+    head = _HEAD.match(path)
     parts: list[PathPart] = []
     pos = 0
     if head:
@@ -53,6 +52,9 @@ def parse_path(path: str) -> list[PathPart]:
 
 def top_level(path: str) -> str:
     """The attribute a path starts at: ``tags[0]`` -> ``tags``."""
+    head = _HEAD.match(path)
+    if head:
+        return head.group(0)
     parts = parse_path(path)
     return str(parts[0]) if parts else path
 
@@ -77,6 +79,8 @@ def changed_paths(
     found = set(unknown)
     if before == after:
         return tuple(sorted(found))
+    from deepdiff import DeepDiff  # imported on the first update: 0.15 s a plan of creates skips
+
     diff = DeepDiff(dict(before), dict(after), view="tree", verbose_level=2)
     for _kind, levels in diff.items():
         for level in levels:

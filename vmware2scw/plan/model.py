@@ -39,7 +39,7 @@ class PlanOptions(_Frozen):
     replace: tuple[str, ...] = ()  # -replace: force these to be replaced
     refresh_only: bool = False  # -refresh-only: record drift, change nothing
     destroy: bool = False  # v2s destroy / plan -destroy
-    refresh: bool = True  # -refresh=false skips provider reads
+    refresh: bool = True  # -no-refresh skips provider reads
 
 
 class ResourceChange(_Frozen):

@@ -7,7 +7,10 @@ from collections import Counter
 from vmware2scw.plan.action import Action, Reason
 from vmware2scw.plan.cost import cost_line, plan_costs
 from vmware2scw.plan.model import Plan, ResourceChange
-from vmware2scw.plan.render_text import attribute_lines, summary_line
+from vmware2scw.plan.render_attrs import attribute_lines
+from vmware2scw.plan.render_compact import FULL_HINT, Group, diff_lines, grouped, use_compact
+from vmware2scw.plan.render_text import summary_line
+from vmware2scw.wording import plural
 
 MAX_GRAPH_NODES = 60  # beyond this the graph shows one node per migration
 MAX_CHARS = 60_000  # GitHub comments stop at 65,536 characters
@@ -23,8 +26,9 @@ _STYLE = {
 }
 
 
-def render_markdown(plan: Plan) -> str:
-    """The plan as a Markdown document sized for one PR comment."""
+def render_markdown(plan: Plan, *, compact: bool | None = None) -> str:
+    """The plan as a Markdown document sized for one PR comment; ``compact`` as for text
+    (None: the compact form above ``COMPACT_ABOVE`` migrations)."""
     s = plan.summary()
     changes = [c for c in plan.changes if c.is_change]
     out = ["## v2s plan", "", f"**{summary_line(plan)}**", ""]
@@ -46,7 +50,12 @@ def render_markdown(plan: Plan) -> str:
         if len(plan.drift) > MAX_ROWS:
             out.append(f"| … | {len(plan.drift) - MAX_ROWS} more |")
         out.append("")
-    if changes:
+    if changes and use_compact(plan, compact):
+        out += ["### Changes", "", *_graph(changes), ""]
+        out += ["### Resources by migration", "",
+                f"One line per resource, attributes only for updates; {FULL_HINT}.", ""]
+        out += _compact_block(grouped(changes), sum(len(line) + 1 for line in out))
+    elif changes:
         out += ["### Changes", "", *_graph(changes), ""]
         out += _table(changes)
         out += ["", "### Details", ""]
@@ -55,12 +64,27 @@ def render_markdown(plan: Plan) -> str:
             block = _details(change)
             size = sum(len(line) + 1 for line in block)
             if used + size > MAX_CHARS:
-                out.append(f"_{len(changes) - i} more resources not shown; "
+                out.append(f"_{plural(len(changes) - i, 'more resource')} not shown; "
                            "run `v2s show PLANFILE` for the full plan._")
                 break
             out += block
             used += size
     return "\n".join(out).rstrip() + "\n"
+
+
+def _compact_block(found: list[Group], used: int) -> list[str]:
+    """The compact form as one ``diff`` block, whole migrations only, within ``MAX_CHARS``."""
+    body: list[str] = []
+    for i, group in enumerate(found):
+        lines = diff_lines([group])
+        size = sum(len(line) + 1 for line in lines)
+        if used + size > MAX_CHARS:
+            return ["```diff", *body, "```", "",
+                    f"_{plural(len(found) - i, 'more migration')} not shown; "
+                    "run `v2s show PLANFILE` for the full plan._"]
+        body += lines
+        used += size
+    return ["```diff", *body, "```"]
 
 
 def _table(changes: list[ResourceChange]) -> list[str]:
@@ -78,7 +102,7 @@ def _table(changes: list[ResourceChange]) -> list[str]:
         out.append(f"| `{_cell(name)}` | {n['create']} | {n['update']} | {n['replace']} | "
                    f"{n['delete']} |")
     if len(groups) > MAX_ROWS:
-        out.append(f"| … {len(groups) - MAX_ROWS} more migrations | | | | |")
+        out.append(f"| … {plural(len(groups) - MAX_ROWS, 'more migration')} | | | | |")
     return out
 
 
@@ -118,7 +142,7 @@ def _details(change: ResourceChange) -> list[str]:
     if len(lines) <= FOLD_LINES:
         return [f"**{head}**", "", *body, ""]
     summary = f"<code>{change.address}</code> — {change.action.value}"
-    return ["<details>", f"<summary>{summary} ({len(lines)} attributes)</summary>", "",
+    return ["<details>", f"<summary>{summary} ({plural(len(lines), 'attribute')})</summary>", "",
             *body, "", "</details>", ""]
 
 
@@ -148,7 +172,8 @@ def _graph(changes: list[ResourceChange]) -> list[str]:
             label = f"{name}: " + ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
             out.append(f'  m{i}["{label.replace(chr(34), "#quot;")}"]')
         if len(groups) > MAX_GRAPH_NODES:
-            out.append(f'  more["… {len(groups) - MAX_GRAPH_NODES} more migrations"]')
+            more = plural(len(groups) - MAX_GRAPH_NODES, "more migration")
+            out.append(f'  more["… {more}"]')
     out += [f"  classDef {_cls(a)} {style}" for a, style in _STYLE.items()
             if a is not Action.CREATE_THEN_DELETE]
     out.append("```")
