@@ -1,0 +1,136 @@
+"""A Dask lab: mutual-TLS certificates, a LocalCluster scheduler, `v2s worker` processes.
+
+Each worker is a distinct migration host by name and zone (the Scaleway simulator's
+migration hosts are not wired in yet: zones and names come from ``v2s worker`` options).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dask
+from distributed import Client, LocalCluster
+from distributed.security import Security
+
+# For tasks of hours: no silent re-run of a data-path task elsewhere (v2s resumes it
+# itself), and a worker is declared dead only after a long silence (docs/dask.md).
+SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0,
+                    "distributed.scheduler.worker-ttl": "10 minutes"}
+
+
+@dataclass(frozen=True)
+class Certs:
+    ca: Path
+    cert: Path
+    key: Path
+
+    def executor(self, scheduler: str, base: Path) -> dict[str, Any]:
+        """``settings.executor`` for a config in ``base``."""
+        return {"type": "dask", "scheduler": scheduler, "connect_timeout": 5,
+                "tls": {"ca_file": os.path.relpath(self.ca, base),
+                        "cert": os.path.relpath(self.cert, base),
+                        "key": os.path.relpath(self.key, base)}}
+
+
+def make_certs(directory: Path) -> Certs:
+    """A CA and one certificate it signed (used by scheduler, workers and clients)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    cert, key, csr = directory / "cert.pem", directory / "cert.key", directory / "cert.csr"
+    run = ["openssl"]
+    subprocess.run([*run, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", str(ca_key), "-out", str(ca), "-days", "2",
+                    "-subj", "/CN=v2s-lab-ca"], check=True, capture_output=True, timeout=60)
+    subprocess.run([*run, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=v2s-lab"],
+                   check=True, capture_output=True, timeout=60)
+    ext = directory / "ext.cnf"
+    ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    subprocess.run([*run, "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+                    "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(ext)],
+                   check=True, capture_output=True, timeout=60)
+    return Certs(ca, cert, key)
+
+
+@dataclass
+class DaskLab:
+    """A TLS scheduler in this process and `v2s worker` processes attached to it."""
+
+    root: Path
+    certs: Certs
+    cluster: LocalCluster | None = None
+    client: Client | None = None
+    workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        assert self.cluster is not None
+        return str(self.cluster.scheduler_address)
+
+    def start(self) -> DaskLab:
+        c = self.certs
+        sec = Security(tls_ca_file=str(c.ca), tls_scheduler_cert=str(c.cert),
+                       tls_scheduler_key=str(c.key), tls_client_cert=str(c.cert),
+                       tls_client_key=str(c.key), require_encryption=True)
+        with dask.config.set(SCHEDULER_CONFIG):
+            self.cluster = LocalCluster(n_workers=0, processes=False, protocol="tls://",
+                                        host="127.0.0.1", security=sec,
+                                        dashboard_address=None)
+        self.client = Client(self.cluster, security=sec, set_as_default=False)
+        return self
+
+    def add_worker(self, name: str, zone: str, *, attach_slots: int = 2,
+                   convert: int = 2) -> subprocess.Popen[bytes]:
+        c = self.certs
+        log = (self.root / f"worker-{name}.log").open("wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vmware2scw.cli", "worker", "--scheduler", self.address,
+             "--tls-ca", str(c.ca), "--tls-cert", str(c.cert), "--tls-key", str(c.key),
+             "--zone", zone, "--name", name, "--attach-slots", str(attach_slots),
+             "--convert", str(convert), "--work-dir", str(self.root / "hosts" / name),
+             "--listen", "127.0.0.1"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.workers[name] = proc
+        return proc
+
+    def wait_workers(self, count: int, timeout: float = 90) -> None:
+        assert self.client is not None
+        self.client.wait_for_workers(count, timeout=timeout)
+
+    def pid_of(self, name: str) -> int:
+        return self.workers[name].pid
+
+    def kill(self, name: str) -> None:
+        proc = self.workers.pop(name)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    def busy(self) -> dict[str, int]:
+        """Tasks each worker is running now (executing or seceded)."""
+        assert self.client is not None
+
+        def count(dask_worker: Any) -> int:
+            st = dask_worker.state
+            return len(st.executing) + len(st.long_running)
+
+        return dict(self.client.run(count))
+
+    def stop(self) -> None:
+        for name in list(self.workers):
+            proc = self.workers.pop(name)
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
