@@ -7,6 +7,7 @@ otherwise). Every failure says what to check, before anything is created.
 
 from __future__ import annotations
 
+import re
 import ssl
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def connect(cfg: ExecutorConfig, base_dir: Path) -> Client:
 
 def _explain(address: str, exc: BaseException) -> V2SError:
     text = _chain(exc)
-    if any(w in text for w in ("CERTIFICATE", "certificate", "SSL", "TLS", "handshake")):
+    if any(w in text for w in ("CERTIFICATE", "certificate", "[SSL", "handshake")):
         return V2SError(f"TLS with the Dask scheduler {address} failed: {text}",
                         hint="settings.executor.tls.ca_file must be the CA that signed the "
                         "scheduler's certificate, and the scheduler must trust the CA of "
@@ -80,4 +81,4 @@ def _chain(exc: BaseException) -> str:
         if msg not in parts:
             parts.append(msg)
         seen = seen.__cause__ or seen.__context__
-    return ": ".join(parts)[:400]
+    return re.sub(r"in <[^>]*>: ?", "", ": ".join(parts))[:400]

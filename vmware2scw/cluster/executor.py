@@ -93,38 +93,8 @@ class DaskExecutor:
         return hosts
 
     def check(self, demands: Mapping[str, str]) -> None:
-        """Refuse, before anything is created, a wave these hosts cannot serve.
-
-        ``demands``: migration -> target zone, for migrations with data-path work.
-        """
-        if not demands:
-            return
-        where = self.scheduler
-        if not self.hosts:
-            raise ConfigError(f"no v2s migration host is connected to the Dask scheduler {where}",
-                              hint=f"start `v2s worker --scheduler {where}` on each migration "
-                              "host (docs/dask.md)")
-        unfit = [h for h in self.hosts.values()
-                 if h.resources.get(ATTACH_SLOTS, 0) < 1 or h.resources.get(CONVERT, 0) < 1]
-        if unfit:
-            names = ", ".join(f"{h.label()} has {ATTACH_SLOTS}="
-                              f"{h.resources.get(ATTACH_SLOTS, 0):g} {CONVERT}="
-                              f"{h.resources.get(CONVERT, 0):g}" for h in unfit)
-            raise ConfigError(f"migration hosts that cannot take a migration: {names}",
-                              hint="restart them with `v2s worker --attach-slots N --convert N` "
-                              "(N >= 1), or stop them")
-        have = {h.zone for h in self.hosts.values()}
-        missing: dict[str, list[str]] = {}
-        for migration, zone in sorted(demands.items()):
-            if zone not in have:
-                missing.setdefault(zone, []).append(migration)
-        if missing:
-            lines = "; ".join(f"zone {z}: {', '.join(ms[:5])}{' ...' if len(ms) > 5 else ''}"
-                              for z, ms in sorted(missing.items()))
-            raise ConfigError(f"no migration host in the target zone of: {lines} "
-                              f"(hosts are in {', '.join(sorted(have))})",
-                              hint="start `v2s worker` on an Instance in that zone, or change "
-                              "the migration's target.zone")
+        """Refuse, before anything is created, a wave these hosts cannot serve."""
+        check_hosts(self.hosts.values(), demands, self.scheduler)
 
     def _watch_workers(self) -> None:
         while not self._closed.wait(1.0):
@@ -286,3 +256,35 @@ def _apply_events(inbox: queue.Queue[dict[str, Any]], ctx: ApplyContext,
             msg = inbox.get_nowait()
         except queue.Empty:
             return count
+
+
+def check_hosts(hosts: Iterable[HostFacts], demands: Mapping[str, str], where: str) -> None:
+    """Refuse a wave the hosts cannot serve; ``demands``: migration -> target zone."""
+    if not demands:
+        return
+    hosts = list(hosts)
+    if not hosts:
+        raise ConfigError(f"no v2s migration host is connected to the Dask scheduler {where}",
+                          hint=f"start `v2s worker --scheduler {where}` on each migration "
+                          "host (docs/dask.md)")
+    unfit = [h for h in hosts
+             if h.resources.get(ATTACH_SLOTS, 0) < 1 or h.resources.get(CONVERT, 0) < 1]
+    if unfit:
+        names = ", ".join(f"{h.label()} has {ATTACH_SLOTS}="
+                          f"{h.resources.get(ATTACH_SLOTS, 0):g} {CONVERT}="
+                          f"{h.resources.get(CONVERT, 0):g}" for h in unfit)
+        raise ConfigError(f"migration hosts that cannot take a migration: {names}",
+                          hint="restart them with `v2s worker --attach-slots N --convert N` "
+                          "(N >= 1), or stop them")
+    have = {h.zone for h in hosts}
+    missing: dict[str, list[str]] = {}
+    for migration, zone in sorted(demands.items()):
+        if zone not in have:
+            missing.setdefault(zone, []).append(migration)
+    if missing:
+        lines = "; ".join(f"zone {z}: {', '.join(ms[:5])}{' ...' if len(ms) > 5 else ''}"
+                          for z, ms in sorted(missing.items()))
+        raise ConfigError(f"no migration host in the target zone of: {lines} "
+                          f"(hosts are in {', '.join(sorted(have))})",
+                          hint="start `v2s worker` on an Instance in that zone, or change "
+                          "the migration's target.zone")

@@ -138,7 +138,8 @@ def run_task(spec: TaskSpec) -> TaskResult:
     base = Path(plugin.facts.work_dir) / spec.lineage
     ctx = RemoteContext(spec, resource_dir(base, spec.call.request.address), key, worker)
     done = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(spec, key, worker, ctx.cancelled, done),
+    event = Event(spec.cancel_event, client=get_client())  # made here: needs the task's thread
+    watcher = threading.Thread(target=_watch, args=(event, key, worker, ctx.cancelled, done),
                                name=f"v2s-cancel-{key}", daemon=True)
     watcher.start()
     try:
@@ -152,10 +153,9 @@ def run_task(spec: TaskSpec) -> TaskResult:
         watcher.join(timeout=2 * POLL)
 
 
-def _watch(spec: TaskSpec, key: str, worker: Any, cancelled: threading.Event,
+def _watch(event: Event, key: str, worker: Any, cancelled: threading.Event,
            done: threading.Event) -> None:
     """Set ``cancelled`` when the run is cancelled or the coordinator let go of the task."""
-    event = Event(spec.cancel_event, client=get_client())
     while not done.is_set():
         ts = worker.state.tasks.get(key)
         if ts is None or ts.state in ("cancelled", "released", "forgotten"):

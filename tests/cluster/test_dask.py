@@ -1,0 +1,191 @@
+"""`executor: dask` on a TLS LocalCluster scheduler with `v2s worker` processes.
+
+One cluster per module (two hosts in fr-par-1); the lost-worker test adds two hosts of
+its own in another zone. Hosts are distinct by name and zone, not yet by simulator host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.helpers import creations, project_config, run, store, v2s_cmd, write_config
+from tests.lab.dask_lab import DaskLab, make_certs
+from vmware2scw.cluster.executor import check_hosts
+from vmware2scw.cluster.host import HostFacts
+from vmware2scw.errors import ConfigError
+from vmware2scw.state.manager import writes_in_process
+
+DATA_PATH = ("disk_export", "qcow2_artifact", "s3_object")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskLab]:
+    root = tmp_path_factory.mktemp("dask")
+    lab = DaskLab(root, make_certs(root / "certs")).start()
+    try:
+        lab.add_worker("host-a", "fr-par-1")
+        lab.add_worker("host-b", "fr-par-1")
+        lab.wait_workers(2)
+        yield lab
+    finally:
+        lab.stop()
+
+
+def _project(lab: DaskLab, directory: Path, *, vms: int, knobs: dict[str, Any],
+             executor: dict[str, Any] | None = None, zone: str = "fr-par-1") -> None:
+    cfg = project_config(str(directory / "cloud.json"), vms=vms, knobs=knobs, extra={
+        "settings": {"parallelism": 16,
+                     "executor": executor or lab.certs.executor(lab.address, directory)},
+        "defaults": {"target": {"zone": zone}}})
+    write_config(directory, cfg)
+
+
+def _slow(seconds: float) -> dict[str, float]:
+    return {f"*.{t}*": seconds for t in DATA_PATH}
+
+
+def _state(directory: Path) -> dict[str, Any]:
+    path = directory / "v2s.tfstate.json"
+    return json.loads(path.read_text()) if path.exists() else {"resources": {}}
+
+
+def test_wave_runs_pinned_on_hosts_and_only_the_coordinator_writes_state(
+        lab: DaskLab, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _project(lab, tmp_path, vms=4, knobs={"slow": _slow(0.3), "progress_steps": 2})
+    res = run(capsys, tmp_path, "apply", "-auto-approve")
+    assert res.code == 0, res.text
+    assert "disk_export[0]" in res.out and "128.0 MiB" in res.out  # worker progress relayed
+    pids = {name: lab.pid_of(name) for name in ("host-a", "host-b")}
+    ran: dict[str, set[int]] = {}
+    for call in store(tmp_path)["calls"]:
+        if call["op"] == "apply":
+            ran.setdefault(call["address"], set()).add(call["pid"])
+    for address, where in ran.items():
+        remote = any(f".{t}[" in address for t in DATA_PATH)
+        assert where <= (set(pids.values()) if remote else {os.getpid()}), address
+    hosts_of = {m: {p for a, w in ran.items() if a.startswith(f"migration.{m}.")
+                    and any(f".{t}[" in a for t in DATA_PATH) for p in w}
+                for m in ("m00", "m01", "m02", "m03")}
+    assert all(len(h) == 1 for h in hosts_of.values()), hosts_of  # one host per migration
+    assert set().union(*hosts_of.values()) == set(pids.values())  # both hosts used
+    assert set(lab.client.run(writes_in_process).values()) == {0}  # type: ignore[union-attr]
+    assert run(capsys, tmp_path, "plan", "-detailed-exitcode").code == 0
+    assert set(creations(tmp_path).values()) == {1}
+
+
+@pytest.mark.parametrize("case", ["unreachable", "tls-mismatch", "no-host-in-zone"])
+def test_bad_cluster_is_refused_before_anything_is_created(
+        lab: DaskLab, tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str) -> None:
+    executor = lab.certs.executor(lab.address, tmp_path)
+    zone = "fr-par-1"
+    if case == "unreachable":
+        executor.update(scheduler="tls://127.0.0.1:9", connect_timeout=1)
+        expected = "cannot reach the Dask scheduler tls://127.0.0.1:9"
+    elif case == "tls-mismatch":
+        executor = make_certs(tmp_path / "other-ca").executor(lab.address, tmp_path)
+        expected = "TLS with the Dask scheduler"
+    else:
+        zone = "nl-ams-1"
+        expected = "no migration host in the target zone of: zone nl-ams-1: m00, m01"
+    _project(lab, tmp_path, vms=2, knobs={}, executor=executor, zone=zone)
+    res = run(capsys, tmp_path, "apply", "-auto-approve")
+    assert res.code == 1, res.text
+    assert expected in res.err and "hint:" in res.err and "Traceback" not in res.text
+    assert not store(tmp_path)["objects"] and not _state(tmp_path)["resources"]
+
+
+def test_plaintext_scheduler_needs_the_insecure_opt_out(
+        lab: DaskLab, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _project(lab, tmp_path, vms=1, knobs={},
+             executor={"type": "dask", "scheduler": "tcp://127.0.0.1:8786"})
+    res = run(capsys, tmp_path, "validate")
+    assert res.code == 1 and "refusing a plaintext tcp:// scheduler" in res.err, res.text
+
+
+def test_a_host_without_attach_slots_is_refused() -> None:
+    hosts = [HostFacts(name="a", zone="fr-par-1", work_dir="/w", address="tls://a:1",
+                       resources={"attach_slots": 15, "convert": 2}),
+             HostFacts(name="b", zone="fr-par-1", work_dir="/w", address="tls://b:1",
+                       resources={"convert": 2})]
+    check_hosts(hosts[:1], {"m00": "fr-par-1"}, "tls://s:8786")
+    with pytest.raises(ConfigError, match=r"tls://b:1 \(b, zone fr-par-1\) has attach_slots=0"):
+        check_hosts(hosts, {"m00": "fr-par-1"}, "tls://s:8786")
+    with pytest.raises(ConfigError, match="no v2s migration host is connected"):
+        check_hosts([], {"m00": "fr-par-1"}, "tls://s:8786")
+
+
+def _wait_for(stream: Any, needle: str) -> None:
+    for line in stream:
+        if needle in line:
+            return
+    raise AssertionError(f"{needle!r} never printed")
+
+
+def test_ctrl_c_cancels_running_tasks_and_saves_state(lab: DaskLab, tmp_path: Path) -> None:
+    _project(lab, tmp_path, vms=4, knobs={"slow": _slow(60), "progress_steps": 60})
+    proc = subprocess.Popen(v2s_cmd("apply", "-auto-approve"), cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        _wait_for(proc.stdout, "disk_export[0]: apply progress")  # running on a host
+        proc.send_signal(signal.SIGINT)  # stop scheduling
+        _wait_for(proc.stdout, "interrupt:")
+        proc.send_signal(signal.SIGINT)  # cancel running work
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, out + err
+    assert set(lab.busy().values()) == {0}  # nothing left running on the hosts
+    exports = {a: r for a, r in _state(tmp_path)["resources"].items() if "disk_export" in a}
+    assert exports and all(r["status"] == "tainted" for r in exports.values()), {
+        a: (r["status"], r["checkpoint"]) for a, r in exports.items()}
+    assert any((r["checkpoint"] or {}).get("step", 0) >= 1 for r in exports.values())  # saved
+    _project(lab, tmp_path, vms=4, knobs={"progress_steps": 60})
+    again = subprocess.run(v2s_cmd("apply", "-auto-approve"), cwd=tmp_path, text=True,
+                           capture_output=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert set(creations(tmp_path).values()) == {1}
+
+
+def test_lost_host_fails_its_migrations_clearly_and_the_rerun_converges(
+        lab: DaskLab, tmp_path: Path) -> None:
+    lab.add_worker("waw-1", "pl-waw-1", attach_slots=1)
+    lab.add_worker("waw-2", "pl-waw-1", attach_slots=1)
+    lab.wait_workers(4)
+    _project(lab, tmp_path, vms=4, knobs={"slow": _slow(1.5), "progress_steps": 3},
+             zone="pl-waw-1")
+    proc = subprocess.Popen(v2s_cmd("apply", "-auto-approve"), cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        _wait_for(proc.stdout, "disk_export[0]: apply progress")
+        lab.kill("waw-1")
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # the killed host was running a data-path task: that migration stops with a clear
+    # error, the others finish on the remaining host
+    assert proc.returncode == 5, out + err
+    assert "migration host" in err and "(waw-1, zone pl-waw-1) was lost" in err, err
+    assert "run `v2s apply` again" in err and "Traceback" not in err
+    again = subprocess.run(v2s_cmd("apply", "-auto-approve"), cwd=tmp_path, text=True,
+                           capture_output=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert again.returncode == 0, again.stdout + again.stderr
+    plan = subprocess.run(v2s_cmd("plan", "-detailed-exitcode"), cwd=tmp_path, text=True,
+                          capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert set(creations(tmp_path).values()) == {1}  # nothing created twice
