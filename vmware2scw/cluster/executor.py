@@ -59,6 +59,8 @@ class DaskExecutor:
         self._futures: dict[str, Future[Any]] = {}
         self.hosts = self._discover()
         self._alive = set(self.hosts)
+        self._capacity = {a: {name: threading.Semaphore(max(1, int(h.resources.get(name, 1))))
+                              for name in (ATTACH_SLOTS, CONVERT)} for a, h in self.hosts.items()}
         self._closed = threading.Event()
         client.subscribe_topic(self.topic, self._on_event)
         self._monitor = threading.Thread(target=self._watch_workers, daemon=True,
@@ -146,6 +148,7 @@ class DaskExecutor:
             raise V2SError(f"provider {call.provider!r} is not configured",
                            address=call.request.address)
         address = self._place(call)
+        held = self._hold(address, call, ctx)
         verb = "apply" if isinstance(call.request, ApplyRequest) else "delete"
         key = f"v2s-{verb}-{safe_name(call.request.address, 40)}-{uuid.uuid4().hex[:8]}"
         inbox: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -159,12 +162,38 @@ class DaskExecutor:
                                         resources=self._needs(call.kind))
             with self._lock:
                 self._futures[key] = future
+            future.add_done_callback(lambda _: inbox.put({"t": "done"}))  # wake the waiter
             return self._wait(future, inbox, address, call, ctx)
         finally:
+            for sem in held:
+                sem.release()
             with self._lock:
                 self._inboxes.pop(key, None)
                 self._futures.pop(key, None)
                 self._busy[address] -= 1
+
+    def _hold(self, address: str, call: ProviderCall,
+              ctx: ApplyContext) -> list[threading.Semaphore]:
+        """Take the host's capacity for this call here, so Dask never queues it there."""
+        held: list[threading.Semaphore] = []
+        try:
+            for name in self._needs(call.kind):
+                sem = self._capacity[address][name]
+                while not sem.acquire(timeout=POLL):
+                    if ctx.cancelled.is_set():
+                        raise ProviderError("cancelled before it started",
+                                            address=call.request.address)
+                    with self._lock:
+                        if address not in self._alive:
+                            raise self._lost(call, address)
+                held.append(sem)
+        except BaseException:
+            for sem in held:
+                sem.release()
+            with self._lock:
+                self._busy[address] -= 1
+            raise
+        return held
 
     def _needs(self, kind: str) -> dict[str, float]:
         return {ATTACH_SLOTS: 1, CONVERT: 1} if kind == "convert" else {ATTACH_SLOTS: 1}
@@ -246,7 +275,9 @@ def _apply_events(inbox: queue.Queue[dict[str, Any]], ctx: ApplyContext,
     except queue.Empty:
         return 0
     while True:
-        if msg.get("t") == "checkpoint":
+        if msg.get("t") == "done":
+            count -= 1  # not an event of the task: only wakes the waiting thread
+        elif msg.get("t") == "checkpoint":
             ctx.checkpoint(dict(msg.get("data") or {}))
         else:
             ctx.progress(str(msg.get("phase", "")), done=msg.get("done"),
