@@ -20,7 +20,9 @@ from vmware2scw.workdir import private_dir
 if TYPE_CHECKING:
     from vmware2scw.cluster.host import HostFacts
 
-SCALEWAY_METADATA_URL = "http://169.254.42.42/conf?format=json"
+# Scaleway's instance metadata service; the lab's simulator serves it elsewhere and says
+# where in V2S_SCW_METADATA_URL (a base URL replacing http://169.254.42.42).
+METADATA_BASE = os.environ.get("V2S_SCW_METADATA_URL", "http://169.254.42.42").rstrip("/")
 
 
 def worker(
@@ -36,7 +38,7 @@ def worker(
     name: Annotated[str | None, typer.Option("--name", help="Default: the host name.")] = None,
     metadata_url: Annotated[str, typer.Option(
         "--metadata-url", help="Instance metadata, read when --zone or --name is not given."
-    )] = SCALEWAY_METADATA_URL,
+    )] = f"{METADATA_BASE}/conf?format=json",
     attach_slots: Annotated[int, typer.Option(
         "--attach-slots", min=0, help="Volumes this host may hold attached (data-path tasks "
         "at once).")] = 15,
