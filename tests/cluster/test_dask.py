@@ -77,6 +77,12 @@ def test_wave_runs_pinned_on_hosts_and_only_the_coordinator_writes_state(
     assert all(len(h) == 1 for h in hosts_of.values()), hosts_of  # one host per migration
     assert set().union(*hosts_of.values()) == set(pids.values())  # both hosts used
     assert set(lab.client.run(writes_in_process).values()) == {0}  # type: ignore[union-attr]
+    records = _state(tmp_path)["resources"]
+    hosts = {a: r["host"] for a, r in records.items()}  # where each one's data is, in state
+    for m in ("m00", "m01", "m02", "m03"):
+        mine = {h for a, h in hosts.items() if a.startswith(f"migration.{m}.") and h}
+        assert len(mine) == 1 and mine <= {"host-a", "host-b"}, hosts
+    assert all(h == "" for a, h in hosts.items() if not any(f".{t}[" in a for t in DATA_PATH))
     assert run(capsys, tmp_path, "plan", "-detailed-exitcode").code == 0
     assert set(creations(tmp_path).values()) == {1}
 
@@ -151,11 +157,15 @@ def test_ctrl_c_cancels_running_tasks_and_saves_state(lab: DaskLab, tmp_path: Pa
     assert exports and all(r["status"] == "tainted" for r in exports.values()), {
         a: (r["status"], r["checkpoint"]) for a, r in exports.items()}
     assert any((r["checkpoint"] or {}).get("step", 0) >= 1 for r in exports.values())  # saved
+    where = {a: r["host"] for a, r in exports.items()}
+    assert set(where.values()) <= {"host-a", "host-b"}, where
     _project(lab, tmp_path, vms=4, knobs={"progress_steps": 60})
     again = subprocess.run(v2s_cmd("apply", "-auto-approve"), cwd=tmp_path, text=True,
                            capture_output=True, timeout=300, stdin=subprocess.DEVNULL)
     assert again.returncode == 0, again.stdout + again.stderr
     assert set(creations(tmp_path).values()) == {1}
+    after = _state(tmp_path)["resources"]
+    assert {a: after[a]["host"] for a in where} == where  # resumed where its data is
 
 
 def test_lost_host_fails_its_migrations_clearly_and_the_rerun_converges(

@@ -40,7 +40,8 @@ class DaskExecutor:
 
     def __init__(self, client: Client, *, lineage: str, blocks: Mapping[str, ProviderBlock],
                  zones: Mapping[str, str], remote_kinds: Iterable[str],
-                 cancel_grace: float = 120.0) -> None:
+                 cancel_grace: float = 120.0, recorded: Mapping[str, str] | None = None
+                 ) -> None:
         self.client = client
         self.scheduler = str(client.scheduler.address if client.scheduler else "")
         self.lineage = lineage
@@ -55,6 +56,7 @@ class DaskExecutor:
         self._lock = threading.Lock()
         self._inboxes: dict[str, queue.Queue[dict[str, Any]]] = {}
         self._pins: dict[str, str] = {}  # migration -> worker address
+        self._recorded = dict(recorded or {})  # migration -> host name its data is on (state)
         self._busy: Counter[str] = Counter()  # worker address -> calls submitted, not done
         self._futures: dict[str, Future[Any]] = {}
         self.hosts = self._discover()
@@ -69,12 +71,14 @@ class DaskExecutor:
 
     @classmethod
     def open(cls, cfg: ExecutorConfig, base_dir: Path, *, lineage: str,
-             blocks: Mapping[str, ProviderBlock], zones: Mapping[str, str]) -> DaskExecutor:
+             blocks: Mapping[str, ProviderBlock], zones: Mapping[str, str],
+             recorded: Mapping[str, str] | None = None) -> DaskExecutor:
         """Connect to ``cfg.scheduler`` and read the migration hosts (errors say what to do)."""
         client = connect(cfg, base_dir)
         try:
             return cls(client, lineage=lineage, blocks=blocks, zones=zones,
-                       remote_kinds=cfg.remote_kinds, cancel_grace=cfg.cancel_grace)
+                       remote_kinds=cfg.remote_kinds, cancel_grace=cfg.cancel_grace,
+                       recorded=recorded)
         except BaseException:
             client.close()
             raise
@@ -107,13 +111,20 @@ class DaskExecutor:
             with self._lock:
                 self._alive = alive
 
-    def _place(self, call: ProviderCall) -> str:
+    def place(self, call: ProviderCall) -> str:
+        """The name of the host ``call`` runs on (pinning its migration), "" if local."""
+        if call.kind not in self.remote_kinds:
+            return ""
+        return self.hosts[self._pin(call)].name
+
+    def _pin(self, call: ProviderCall) -> str:
+        """The migration's host address: pinned this run, else where the state says its
+        data is (if that host is live), else the least busy live host of its zone."""
         with self._lock:
             pinned = self._pins.get(call.migration)
             if pinned is not None:
                 if pinned not in self._alive:
                     raise self._lost(call, pinned)
-                self._busy[pinned] += 1
                 return pinned
             zone = self.zones.get(call.migration)
             candidates = [a for a, h in self.hosts.items()
@@ -122,11 +133,13 @@ class DaskExecutor:
                 raise V2SError(f"no live migration host in zone {zone} for this migration",
                                address=call.request.address,
                                hint="start `v2s worker` there and run `v2s apply` again")
+            recorded = [a for a in candidates
+                        if self.hosts[a].name == self._recorded.get(call.migration)]
             pins = Counter(self._pins.values())
-            chosen = min(candidates, key=lambda a: (self._busy[a], pins[a], a))
+            chosen = recorded[0] if recorded else min(
+                candidates, key=lambda a: (self._busy[a], pins[a], a))
             if call.migration:
                 self._pins[call.migration] = chosen
-            self._busy[chosen] += 1
             return chosen
 
     def _lost(self, call: ProviderCall, address: str) -> V2SError:
@@ -147,7 +160,9 @@ class DaskExecutor:
         if block is None:
             raise V2SError(f"provider {call.provider!r} is not configured",
                            address=call.request.address)
-        address = self._place(call)
+        address = self._pin(call)
+        with self._lock:
+            self._busy[address] += 1
         held = self._hold(address, call, ctx)
         verb = "apply" if isinstance(call.request, ApplyRequest) else "delete"
         key = f"v2s-{verb}-{safe_name(call.request.address, 40)}-{uuid.uuid4().hex[:8]}"

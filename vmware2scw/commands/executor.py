@@ -14,10 +14,11 @@ from vmware2scw.errors import ConfigError
 from vmware2scw.plan.action import Action
 from vmware2scw.plan.model import Plan
 from vmware2scw.provider import Provider
+from vmware2scw.state.model import State, Status
 from vmware2scw.walker import Executor, LocalExecutor
 
 
-def open_executor(s: c.Session, lineage: str, plan: Plan, desired: Desired,
+def open_executor(s: c.Session, state: State, plan: Plan, desired: Desired,
                   providers: Mapping[str, Provider]) -> Executor:
     """LocalExecutor, or a DaskExecutor connected and checked against ``plan``."""
     cfg = s.loaded.config.settings.executor
@@ -30,8 +31,10 @@ def open_executor(s: c.Session, lineage: str, plan: Plan, desired: Desired,
                           "is not installed)",
                           hint="pip install 'vmware2scw[dask]'") from None
     zones = migration_zones(s, desired)
-    executor = DaskExecutor.open(cfg, s.base_dir, lineage=lineage, blocks=desired.providers,
-                                 zones=zones)
+    recorded = {r.migration: r.host for r in state.resources.values()
+                if r.host and r.migration and r.status is not Status.TRANSIENT_DONE}
+    executor = DaskExecutor.open(cfg, s.base_dir, lineage=state.lineage,
+                                 blocks=desired.providers, zones=zones, recorded=recorded)
     try:
         remote = set(cfg.remote_kinds)
         demands = {ch.migration: zones.get(ch.migration, "") for ch in plan.changes

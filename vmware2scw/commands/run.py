@@ -164,7 +164,7 @@ def _execute(s: c.Session, backend: Backend, state: State, result: Plan, desired
              providers: dict[str, Provider], *, parallelism: int | None, json_out: bool,
              operation: str) -> None:
     """Walk ``result`` with the lock held; print the run report; exit with its code."""
-    executor = open_executor(s, state.lineage, result, desired, providers)  # checked first
+    executor = open_executor(s, state, result, desired, providers)  # checked first
     sm = s.state_manager(backend, state, providers)
     if s.refreshed is not None and s.refreshed.resources != state.resources:
         refreshed = s.refreshed

@@ -33,6 +33,7 @@ class ResourceState(BaseModel):
     migration: str = ""
     transient: bool = False
     prevent_destroy: bool = False
+    host: str = ""  # migration host holding its local data (executor dask); "": the coordinator
 
 
 class State(BaseModel):

@@ -344,24 +344,26 @@ class _Walk:
         is_update = c.action is Action.UPDATE and rec is not None and (
             rec.status is Status.CREATED)
         checkpoint = rec.checkpoint if rec is not None and rec.status is Status.TAINTED else None
+        prior = rec.attributes if is_update and rec is not None else None
+        call = ProviderCall(
+            provider=c.provider, kind=rtype.kind, migration=c.migration,
+            request=ApplyRequest(address=c.address, type=c.type, prior=prior, planned=planned,
+                                 checkpoint=checkpoint))
+        host = self.opt.executor.place(call)
         if not is_update:
             self._put(ResourceState(
                 address=c.address, type=c.type, provider=c.provider,
                 attributes=_public(planned, rtype), dependencies=tuple(sorted(c.depends_on)),
                 status=Status.TAINTED, checkpoint=checkpoint, migration=c.migration,
-                transient=c.transient, prevent_destroy=c.prevent_destroy))
-        prior = rec.attributes if is_update and rec is not None else None
-        resp = self.opt.executor.run(ProviderCall(
-            provider=c.provider, kind=rtype.kind, migration=c.migration,
-            request=ApplyRequest(address=c.address, type=c.type, prior=prior, planned=planned,
-                                 checkpoint=checkpoint)), prov, ctx)
+                transient=c.transient, prevent_destroy=c.prevent_destroy, host=host))
+        resp = self.opt.executor.run(call, prov, ctx)
         assert isinstance(resp, ApplyResponse)
         self.diags.extend(resp.diagnostics)
         self._put(ResourceState(
             address=c.address, type=c.type, provider=c.provider,
             attributes=_public(resp.attributes, rtype), dependencies=tuple(sorted(c.depends_on)),
             status=Status.CREATED, migration=c.migration, transient=c.transient,
-            prevent_destroy=c.prevent_destroy))
+            prevent_destroy=c.prevent_destroy, host=host))
 
     def _planned(self, c: ResourceChange, rtype: ResourceType) -> Attrs:
         unknown_top = {_top(p) for p in c.after_unknown}

@@ -36,6 +36,10 @@ class ProviderCall(BaseModel):
 class Executor(Protocol):
     """Runs provider calls; raises what the provider raised (V2SError and subclasses)."""
 
+    def place(self, call: ProviderCall) -> str:
+        """The host ``call`` will run on ("" for this process), recorded in state."""
+        ...
+
     def run(self, call: ProviderCall, provider: Provider,
             ctx: ApplyContext) -> ApplyResponse | DeleteResponse:
         """Run ``call`` (``provider`` is the coordinator's configured instance)."""
@@ -48,6 +52,9 @@ class Executor(Protocol):
 
 class LocalExecutor:
     """The default: the call runs here, on the walker's own thread."""
+
+    def place(self, call: ProviderCall) -> str:
+        return ""
 
     def run(self, call: ProviderCall, provider: Provider,
             ctx: ApplyContext) -> ApplyResponse | DeleteResponse:
