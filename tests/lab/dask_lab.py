@@ -85,17 +85,22 @@ class DaskLab:
         self.client = Client(self.cluster, security=sec, set_as_default=False)
         return self
 
-    def add_worker(self, name: str, zone: str, *, attach_slots: int = 2,
-                   convert: int = 2) -> subprocess.Popen[bytes]:
+    def add_worker(self, name: str, zone: str | None, *, attach_slots: int = 2,
+                   convert: int = 2, env: dict[str, str] | None = None
+                   ) -> subprocess.Popen[bytes]:
+        """A `v2s worker` process; ``zone=None`` reads name and zone from the metadata
+        service that ``env`` names (the simulator's V2S_SCW_METADATA_URL)."""
         c = self.certs
         log = (self.root / f"worker-{name}.log").open("wb")
+        declared = ["--zone", zone, "--name", name] if zone is not None else []
         proc = subprocess.Popen(
             [sys.executable, "-m", "vmware2scw.cli", "worker", "--scheduler", self.address,
              "--tls-ca", str(c.ca), "--tls-cert", str(c.cert), "--tls-key", str(c.key),
-             "--zone", zone, "--name", name, "--attach-slots", str(attach_slots),
+             *declared, "--attach-slots", str(attach_slots),
              "--convert", str(convert), "--work-dir", str(self.root / "hosts" / name),
              "--listen", "127.0.0.1"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, **(env or {})})
         self.workers[name] = proc
         return proc
 

@@ -61,8 +61,7 @@ class DaskExecutor:
         self._futures: dict[str, Future[Any]] = {}
         self.hosts = self._discover()
         self._alive = set(self.hosts)
-        self._capacity = {a: {name: threading.Semaphore(max(1, int(h.resources.get(name, 1))))
-                              for name in (ATTACH_SLOTS, CONVERT)} for a, h in self.hosts.items()}
+        self._capacity = {a: _capacity(h) for a, h in self.hosts.items()}
         self._closed = threading.Event()
         client.subscribe_topic(self.topic, self._on_event)
         self._monitor = threading.Thread(target=self._watch_workers, daemon=True,
@@ -103,12 +102,20 @@ class DaskExecutor:
         check_hosts(self.hosts.values(), demands, self.scheduler)
 
     def _watch_workers(self) -> None:
+        """Keep the set of live workers current; hosts that joined later are adopted."""
         while not self._closed.wait(1.0):
             try:
                 alive = set(self.client.scheduler_info()["workers"])
+                with self._lock:
+                    known = set(self.hosts)
+                joined = self._discover() if alive - known else {}
             except Exception:  # noqa: S112 - the scheduler is gone: futures will say so
                 continue
             with self._lock:
+                for address, host in joined.items():
+                    if address not in self.hosts:
+                        self.hosts[address] = host
+                        self._capacity[address] = _capacity(host)
                 self._alive = alive
 
     def place(self, call: ProviderCall) -> str:
@@ -279,6 +286,11 @@ class DaskExecutor:
             self.client.unsubscribe_topic(self.topic)
         finally:
             self.client.close()
+
+
+def _capacity(host: HostFacts) -> dict[str, threading.Semaphore]:
+    return {name: threading.Semaphore(max(1, int(host.resources.get(name, 1))))
+            for name in (ATTACH_SLOTS, CONVERT)}
 
 
 def _apply_events(inbox: queue.Queue[dict[str, Any]], ctx: ApplyContext,
