@@ -40,7 +40,8 @@ SLOTS = 2
 
 
 def _settings(seconds: float) -> dict[str, Any]:
-    return {"slow": {f"*.{t}*": seconds for t in DATA_PATH}, "progress_steps": 3}
+    """Timed data-path resources for the wave (``m…``); the warm-up (``w…``) is instant."""
+    return {"slow": {f"migration.m*.{t}*": seconds for t in DATA_PATH}, "progress_steps": 3}
 
 
 def _wave(n: int, prefix: str = "m") -> list[Any]:

@@ -1,4 +1,4 @@
-"""A Dask lab: mutual-TLS certificates, a LocalCluster scheduler, `v2s worker` processes.
+"""A Dask lab: mutual-TLS certificates, a scheduler process, `v2s worker` processes.
 
 Each worker is a distinct migration host by name and zone (the Scaleway simulator's
 migration hosts are not wired in yet: zones and names come from ``v2s worker`` options).
@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import dask
-from distributed import Client, LocalCluster
+from distributed import Client
 from distributed.security import Security
 
 # For tasks of hours: no silent re-run of a data-path task elsewhere (v2s resumes it
 # itself), and a worker is declared dead only after a long silence (docs/dask.md).
-SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 0,
-                    "distributed.scheduler.worker-ttl": "10 minutes"}
+SCHEDULER_ENV = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+                 "DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL": "10 minutes"}
 
 
 @dataclass(frozen=True)
@@ -60,29 +59,32 @@ def make_certs(directory: Path) -> Certs:
 
 @dataclass
 class DaskLab:
-    """A TLS scheduler in this process and `v2s worker` processes attached to it."""
+    """A TLS scheduler process (as `dask scheduler` in production) and `v2s worker`s."""
 
     root: Path
     certs: Certs
-    cluster: LocalCluster | None = None
+    scheduler: subprocess.Popen[bytes] | None = None
     client: Client | None = None
+    address: str = ""
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    @property
-    def address(self) -> str:
-        assert self.cluster is not None
-        return str(self.cluster.scheduler_address)
-
-    def start(self) -> DaskLab:
+    def start(self, timeout: float = 60) -> DaskLab:
         c = self.certs
-        sec = Security(tls_ca_file=str(c.ca), tls_scheduler_cert=str(c.cert),
-                       tls_scheduler_key=str(c.key), tls_client_cert=str(c.cert),
+        info = self.root / "scheduler.json"
+        info.unlink(missing_ok=True)
+        log = (self.root / "scheduler.log").open("wb")
+        self.scheduler = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--protocol", "tls",
+             "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--tls-ca-file", str(c.ca),
+             "--tls-cert", str(c.cert), "--tls-key", str(c.key), "--scheduler-file", str(info)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, **SCHEDULER_ENV})
+        sec = Security(tls_ca_file=str(c.ca), tls_client_cert=str(c.cert),
                        tls_client_key=str(c.key), require_encryption=True)
-        with dask.config.set(SCHEDULER_CONFIG):
-            self.cluster = LocalCluster(n_workers=0, processes=False, protocol="tls://",
-                                        host="127.0.0.1", security=sec,
-                                        dashboard_address=None)
-        self.client = Client(self.cluster, security=sec, set_as_default=False)
+        # the client waits for the scheduler to write its address to the file
+        self.client = Client(scheduler_file=str(info), security=sec, set_as_default=False,
+                             timeout=timeout)
+        self.address = str(self.client.scheduler.address if self.client.scheduler else "")
         return self
 
     def add_worker(self, name: str, zone: str | None, *, attach_slots: int = 2,
@@ -137,5 +139,10 @@ class DaskLab:
                 proc.wait(timeout=10)
         if self.client is not None:
             self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        if self.scheduler is not None:
+            self.scheduler.terminate()
+            try:
+                self.scheduler.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.scheduler.kill()
+                self.scheduler.wait(timeout=10)

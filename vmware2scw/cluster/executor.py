@@ -1,6 +1,6 @@
 """The Dask executor (coordinator side): data-path calls run on migration hosts.
 
-A migration is pinned to one host (in its target zone, least busy first) for the run;
+A migration is pinned to one host (in its target zone, fewest migrations first) for the run;
 its data-path calls (``remote_kinds``) run there as Dask tasks restricted to that
 worker and its resources, other calls run here. The walker stays the only state
 writer: events from the task are applied to the walker's context in order, all of
@@ -126,7 +126,7 @@ class DaskExecutor:
 
     def _pin(self, call: ProviderCall) -> str:
         """The migration's host address: pinned this run, else where the state says its
-        data is (if that host is live), else the least busy live host of its zone."""
+        data is (if that host is live), else the live host of its zone with the fewest."""
         with self._lock:
             pinned = self._pins.get(call.migration)
             if pinned is not None:
@@ -143,8 +143,8 @@ class DaskExecutor:
             recorded = [a for a in candidates
                         if self.hosts[a].name == self._recorded.get(call.migration)]
             pins = Counter(self._pins.values())
-            chosen = recorded[0] if recorded else min(
-                candidates, key=lambda a: (self._busy[a], pins[a], a))
+            chosen = recorded[0] if recorded else min(  # fewest migrations, then least busy
+                candidates, key=lambda a: (pins[a], self._busy[a], a))
             if call.migration:
                 self._pins[call.migration] = chosen
             return chosen
@@ -181,7 +181,7 @@ class DaskExecutor:
         try:
             future = self.client.submit(run_task, spec, key=key, workers=[address],
                                         allow_other_workers=False, pure=False, retries=0,
-                                        resources=self._needs(call.kind))
+                                        resources=self._needs(call))
             with self._lock:
                 self._futures[key] = future
             future.add_done_callback(lambda _: inbox.put({"t": "done"}))  # wake the waiter
@@ -199,7 +199,7 @@ class DaskExecutor:
         """Take the host's capacity for this call here, so Dask never queues it there."""
         held: list[threading.Semaphore] = []
         try:
-            for name in self._needs(call.kind):
+            for name in self._needs(call):
                 sem = self._capacity[address][name]
                 while not sem.acquire(timeout=POLL):
                     if ctx.cancelled.is_set():
@@ -217,8 +217,11 @@ class DaskExecutor:
             raise
         return held
 
-    def _needs(self, kind: str) -> dict[str, float]:
-        return {ATTACH_SLOTS: 1, CONVERT: 1} if kind == "convert" else {ATTACH_SLOTS: 1}
+    def _needs(self, call: ProviderCall) -> dict[str, float]:
+        """Capacity a call takes: applies move data; deleting an artifact does not."""
+        if not isinstance(call.request, ApplyRequest):
+            return {}
+        return {ATTACH_SLOTS: 1, CONVERT: 1} if call.kind == "convert" else {ATTACH_SLOTS: 1}
 
     def _wait(self, future: Future[Any], inbox: queue.Queue[dict[str, Any]], address: str,
               call: ProviderCall, ctx: ApplyContext) -> ApplyResponse | DeleteResponse:
