@@ -200,3 +200,17 @@ def test_lost_host_fails_its_migrations_clearly_and_the_rerun_converges(
                           capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert set(creations(tmp_path).values()) == {1}  # nothing created twice
+
+
+def test_a_connected_host_without_attach_slots_is_refused_before_anything_is_created(
+        lab: DaskLab, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lab.add_worker("no-slots", "fr-par-1", attach_slots=0)
+    lab.wait_workers(len(lab.workers))
+    try:
+        _project(lab, tmp_path, vms=2, knobs={})
+        res = run(capsys, tmp_path, "apply", "-auto-approve")
+    finally:
+        lab.kill("no-slots")
+    assert res.code == 1, res.text
+    assert "(no-slots, zone fr-par-1) has attach_slots=0" in res.err and "hint:" in res.err
+    assert not store(tmp_path)["objects"] and not _state(tmp_path)["resources"]
