@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -130,6 +131,7 @@ def run_task(spec: TaskSpec) -> TaskResult:
     """The Dask task: run one provider call on this migration host."""
     worker = get_worker()
     key = str(worker.get_current_task())
+    client = get_client()  # here: it needs the task's thread
     secede()  # a task of hours holds no thread slot; capacity is the host's resources
     plugin = worker.plugins.get(PLUGIN_NAME)
     if not isinstance(plugin, MigrationHost):
@@ -137,11 +139,7 @@ def run_task(spec: TaskSpec) -> TaskResult:
                                           "not a v2s migration host"), worker=worker.address)
     base = Path(plugin.facts.work_dir) / spec.lineage
     ctx = RemoteContext(spec, resource_dir(base, spec.call.request.address), key, worker)
-    done = threading.Event()
-    event = Event(spec.cancel_event, client=get_client())  # made here: needs the task's thread
-    watcher = threading.Thread(target=_watch, args=(event, key, worker, ctx.cancelled, done),
-                               name=f"v2s-cancel-{key}", daemon=True)
-    watcher.start()
+    watch = _RunWatch.join(spec.cancel_event, client, worker, key, ctx.cancelled)
     try:
         provider = _provider(spec.block, spec.lineage, base)
         response = invoke(spec.call, provider, ctx)
@@ -149,20 +147,61 @@ def run_task(spec: TaskSpec) -> TaskResult:
     except Exception as exc:
         return TaskResult(error=TaskError.of(exc), events=ctx.sent, worker=worker.address)
     finally:
-        done.set()  # the watcher ends within POLL; the result need not wait for it
+        watch.remove(key)
 
 
-def _watch(event: Event, key: str, worker: Any, cancelled: threading.Event,
-           done: threading.Event) -> None:
-    """Set ``cancelled`` when the run is cancelled or the coordinator let go of the task."""
-    while not done.is_set():
-        ts = worker.state.tasks.get(key)
-        if ts is None or ts.state in ("cancelled", "released", "forgotten"):
-            cancelled.set()
-            return
-        try:
-            if event.wait(timeout=POLL):
-                cancelled.set()
-                return
-        except Exception:  # scheduler unreachable: the task-state check above decides
-            done.wait(POLL)
+class _RunWatch:
+    """One thread per run and worker process: sets a task's ``cancelled`` when the run's
+    Event is set or the coordinator let go of the task (one scheduler call per POLL)."""
+
+    _runs: dict[str, _RunWatch] = {}
+    _runs_lock = threading.Lock()
+
+    def __init__(self, name: str, client: Any, worker: Any) -> None:
+        self.name = name
+        self.event = Event(name, client=client)
+        self.worker = worker
+        self.tasks: dict[str, threading.Event] = {}
+        self.cancelled = False
+
+    @classmethod
+    def join(cls, name: str, client: Any, worker: Any, key: str,
+             flag: threading.Event) -> _RunWatch:
+        """Watch task ``key`` for run ``name`` (registered atomically with the lookup)."""
+        with cls._runs_lock:
+            watch = cls._runs.get(name)
+            start = watch is None
+            if watch is None:
+                watch = cls._runs[name] = cls(name, client, worker)
+            watch.tasks[key] = flag
+            if watch.cancelled:
+                flag.set()
+        if start:
+            threading.Thread(target=watch._loop, name=f"v2s-{name}", daemon=True).start()
+        return watch
+
+    def remove(self, key: str) -> None:
+        with self._runs_lock:
+            self.tasks.pop(key, None)
+
+    def _loop(self) -> None:
+        while True:
+            with self._runs_lock:
+                if not self.tasks:  # nothing of the run left here: its next task here
+                    self._runs.pop(self.name, None)  # starts a new watch
+                    return
+                tasks = dict(self.tasks)
+            for key, flag in tasks.items():
+                ts = self.worker.state.tasks.get(key)
+                if ts is None or ts.state in ("cancelled", "released", "forgotten"):
+                    flag.set()
+            try:
+                fired = bool(self.event.wait(timeout=POLL))
+            except Exception:  # scheduler unreachable: the task-state check decides
+                fired = False
+                time.sleep(POLL)
+            if fired:
+                with self._runs_lock:
+                    self.cancelled = True
+                    for flag in self.tasks.values():
+                        flag.set()
