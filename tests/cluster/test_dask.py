@@ -1,7 +1,8 @@
 """`executor: dask` on a TLS LocalCluster scheduler with `v2s worker` processes.
 
-One cluster per module (two hosts in fr-par-1); the lost-worker test adds two hosts of
-its own in another zone. Hosts are distinct by name and zone, not yet by simulator host.
+One cluster per module: two migration hosts in fr-par-1, each a server of the Scaleway
+simulator whose metadata service tells its `v2s worker` who and where it is; the
+lost-host test adds two hosts of its own in another zone.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import pytest
 
 from tests.cli.helpers import creations, project_config, run, store, v2s_cmd, write_config
 from tests.lab.dask_lab import DaskLab, make_certs
+from tests.lab.scwsim import Simulator
 from vmware2scw.cluster.executor import check_hosts
-from vmware2scw.cluster.host import HostFacts
+from vmware2scw.cluster.host import HostFacts, describe
 from vmware2scw.errors import ConfigError
 from vmware2scw.state.manager import writes_in_process
 
@@ -29,7 +31,12 @@ DATA_PATH = ("disk_export", "qcow2_artifact", "s3_object")
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskLab]:
     root = tmp_path_factory.mktemp("dask")
-    lab = DaskLab(root, make_certs(root / "certs")).start()
+    with Simulator() as sim:
+        yield from _lab(root, sim)
+
+
+def _lab(root: Path, sim: Simulator) -> Iterator[DaskLab]:
+    lab = DaskLab(root, make_certs(root / "certs"), sim=sim).start()
     try:
         lab.add_worker("host-a", "fr-par-1")
         lab.add_worker("host-b", "fr-par-1")
@@ -78,6 +85,10 @@ def test_wave_runs_pinned_on_hosts_and_only_the_coordinator_writes_state(
     assert set().union(*hosts_of.values()) == set(pids.values())  # both hosts used
     assert lab.client is not None
     assert set(lab.client.run(writes_in_process).values()) == {0}  # no state write on a host
+    declared = {f["name"]: f for f in lab.client.run(describe).values() if f}
+    servers = {h.server_id: h.zone for h in lab.sim.hosts.all()}
+    assert all(servers.get(declared[n]["server_id"]) == "fr-par-1"
+               for n in ("host-a", "host-b"))  # from each simulator host's metadata
     records = _state(tmp_path)["resources"]
     hosts = {a: r["host"] for a, r in records.items()}  # where each one's data is, in state
     for m in ("m00", "m01", "m02", "m03"):
@@ -100,8 +111,8 @@ def test_bad_cluster_is_refused_before_anything_is_created(
         executor = make_certs(tmp_path / "other-ca").executor(lab.address, tmp_path)
         expected = "TLS with the Dask scheduler"
     else:
-        zone = "nl-ams-1"
-        expected = "no migration host in the target zone of: zone nl-ams-1: m00, m01"
+        zone = "pl-ams-1"
+        expected = "no migration host in the target zone of: zone pl-ams-1: m00, m01"
     _project(lab, tmp_path, vms=2, knobs={}, executor=executor, zone=zone)
     res = run(capsys, tmp_path, "apply", "-auto-approve")
     assert res.code == 1, res.text
@@ -171,18 +182,18 @@ def test_ctrl_c_cancels_running_tasks_and_saves_state(lab: DaskLab, tmp_path: Pa
 
 def test_lost_host_fails_its_migrations_clearly_and_the_rerun_converges(
         lab: DaskLab, tmp_path: Path) -> None:
-    lab.add_worker("waw-1", "pl-waw-1", attach_slots=1)
-    lab.add_worker("waw-2", "pl-waw-1", attach_slots=1)
+    lab.add_worker("ams-1", "nl-ams-1", attach_slots=1)
+    lab.add_worker("ams-2", "nl-ams-1", attach_slots=1)
     lab.wait_workers(4)
     _project(lab, tmp_path, vms=4, knobs={"slow": _slow(1.5), "progress_steps": 3},
-             zone="pl-waw-1")
+             zone="nl-ams-1")
     proc = subprocess.Popen(v2s_cmd("apply", "-auto-approve"), cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None
         _wait_for(proc.stdout, "disk_export[0]: apply progress")
-        lab.kill("waw-1")
+        lab.kill("ams-1")
         out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
@@ -191,7 +202,7 @@ def test_lost_host_fails_its_migrations_clearly_and_the_rerun_converges(
     # the killed host was running a data-path task: that migration stops with a clear
     # error, the others finish on the remaining host
     assert proc.returncode == 5, out + err
-    assert "migration host" in err and "(waw-1, zone pl-waw-1) was lost" in err, err
+    assert "migration host" in err and "(ams-1, zone nl-ams-1) was lost" in err, err
     assert "run `v2s apply` again" in err and "Traceback" not in err
     again = subprocess.run(v2s_cmd("apply", "-auto-approve"), cwd=tmp_path, text=True,
                            capture_output=True, timeout=300, stdin=subprocess.DEVNULL)

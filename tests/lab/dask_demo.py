@@ -4,8 +4,8 @@ A LocalCluster scheduler (mutual TLS) and three `v2s worker` processes (two in
 fr-par-1, one in nl-ams-1) serve a wave of six test-provider migrations with timed
 data-path resources; `v2s apply` runs as a real process, then the demo shows which host
 ran each migration (from the state), that a second plan has no changes, and destroys.
-The hosts are distinct by name and zone; the Scaleway simulator's migration hosts are
-not wired in yet (docs/dask.md).
+Each host is a server of the Scaleway simulator: its `v2s worker` reads its name and
+zone from that server's metadata service.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tests.cli.helpers import project_config, write_config
 from tests.lab.dask_lab import DaskLab, make_certs
+from tests.lab.scwsim import Simulator
 
 V2S = Path(sys.executable).with_name("v2s")
 WAVE = 6
@@ -34,7 +35,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="v2s-dask-demo-") as tmp:
         root = Path(tmp)
         began = time.monotonic()
-        lab = DaskLab(root, make_certs(root / "certs")).start()
+        sim = Simulator().start()
+        lab = DaskLab(root, make_certs(root / "certs"), sim=sim).start()
         try:
             for name, zone in (("par-a", "fr-par-1"), ("par-b", "fr-par-1"),
                                ("ams-a", "nl-ams-1")):
@@ -63,6 +65,7 @@ def main() -> int:
             codes.append(_v2s(project, "destroy", "-auto-approve"))
         finally:
             lab.stop()
+            sim.stop()
         print(f"\ndemo-dask: exit codes {codes}, {time.monotonic() - began:.1f} s")
         return 0 if codes == [0, 0, 0] else 1
 

@@ -1,7 +1,9 @@
 """A Dask lab: mutual-TLS certificates, a scheduler process, `v2s worker` processes.
 
-Each worker is a distinct migration host by name and zone (the Scaleway simulator's
-migration hosts are not wired in yet: zones and names come from ``v2s worker`` options).
+With ``sim`` (a Scaleway simulator), each worker is a distinct migration host of the
+simulator: a server whose metadata service tells the worker its name, id and zone
+(``V2S_SCW_METADATA_URL``), with its own device directory; without it, name and zone
+are given as ``v2s worker`` options.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class DaskLab:
 
     root: Path
     certs: Certs
+    sim: Any = None  # tests.lab.scwsim.Simulator, started
     scheduler: subprocess.Popen[bytes] | None = None
     client: Client | None = None
     address: str = ""
@@ -87,14 +90,17 @@ class DaskLab:
         self.address = str(self.client.scheduler.address if self.client.scheduler else "")
         return self
 
-    def add_worker(self, name: str, zone: str | None, *, attach_slots: int = 2,
-                   convert: int = 2, env: dict[str, str] | None = None
-                   ) -> subprocess.Popen[bytes]:
-        """A `v2s worker` process; ``zone=None`` reads name and zone from the metadata
-        service that ``env`` names (the simulator's V2S_SCW_METADATA_URL)."""
+    def add_worker(self, name: str, zone: str, *, attach_slots: int = 2,
+                   convert: int = 2) -> subprocess.Popen[bytes]:
+        """A `v2s worker` process: a simulator host named ``name`` in ``zone`` (it reads
+        both from the host's metadata service), or given them as options."""
         c = self.certs
         log = (self.root / f"worker-{name}.log").open("wb")
-        declared = ["--zone", zone, "--name", name] if zone is not None else []
+        env: dict[str, str] = {}
+        declared = ["--zone", zone, "--name", name]
+        if self.sim is not None:
+            env = dict(self.sim.create_host(name, zone=zone).env)
+            declared = []
         proc = subprocess.Popen(
             [sys.executable, "-m", "vmware2scw.cli", "worker", "--scheduler", self.address,
              "--tls-ca", str(c.ca), "--tls-cert", str(c.cert), "--tls-key", str(c.key),
@@ -102,7 +108,7 @@ class DaskLab:
              "--convert", str(convert), "--work-dir", str(self.root / "hosts" / name),
              "--listen", "127.0.0.1"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, **(env or {})})
+            env={**os.environ, **env})
         self.workers[name] = proc
         return proc
 
