@@ -225,3 +225,28 @@ def test_a_connected_host_without_attach_slots_is_refused_before_anything_is_cre
     assert res.code == 1, res.text
     assert "(no-slots, zone fr-par-1) has attach_slots=0" in res.err and "hint:" in res.err
     assert not store(tmp_path)["objects"] and not _state(tmp_path)["resources"]
+
+
+def test_one_ctrl_c_lets_running_tasks_finish_and_starts_no_queued_one(
+        lab: DaskLab, tmp_path: Path) -> None:
+    _project(lab, tmp_path, vms=6, knobs={"slow": _slow(4), "progress_steps": 4})
+    proc = subprocess.Popen(v2s_cmd("apply", "-auto-approve"), cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        _wait_for(proc.stdout, "disk_export[0]: apply progress")  # 4 run, 2 wait for a slot
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, out + err
+    started = [c["address"] for c in store(tmp_path)["calls"]
+               if c["op"] == "apply" and ".disk_export[" in c["address"]]
+    assert len(started) == 4, started  # two hosts x two slots; the queued two never started
+    exports = {a: r for a, r in _state(tmp_path)["resources"].items() if "disk_export" in a}
+    assert sum(r["status"] == "created" for r in exports.values()) == 4, exports  # finished
+    assert "not started: interrupted while waiting for capacity" in err
+    assert set(lab.busy().values()) == {0}

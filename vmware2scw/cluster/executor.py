@@ -63,6 +63,7 @@ class DaskExecutor:
         self._alive = set(self.hosts)
         self._capacity = {a: _capacity(h) for a, h in self.hosts.items()}
         self._closed = threading.Event()
+        self._stopping = threading.Event()  # first Ctrl-C: queued calls do not start
         client.subscribe_topic(self.topic, self._on_event)
         self._monitor = threading.Thread(target=self._watch_workers, daemon=True,
                                          name="v2s-dask-monitor")
@@ -150,10 +151,9 @@ class DaskExecutor:
             return chosen
 
     def _lost(self, call: ProviderCall, address: str) -> V2SError:
-        host = self.hosts.get(address)
-        label = host.label() if host else address
-        return V2SError(f"migration host {label} was lost; this migration's work there is "
-                        "interrupted (its record stays tainted with its last checkpoint)",
+        return V2SError(f"migration host {self._label(address)} was lost; this migration's "
+                        "work there is interrupted (its record stays tainted with its last "
+                        "checkpoint)",
                         address=call.request.address,
                         hint="run `v2s apply` again: it resumes on a live host")
 
@@ -202,9 +202,11 @@ class DaskExecutor:
             for name in self._needs(call):
                 sem = self._capacity[address][name]
                 while not sem.acquire(timeout=POLL):
-                    if ctx.cancelled.is_set():
-                        raise ProviderError("cancelled before it started",
-                                            address=call.request.address)
+                    if ctx.cancelled.is_set() or self._stopping.is_set():
+                        raise ProviderError(f"not started: interrupted while waiting for "
+                                            f"capacity on {self._label(address)}",
+                                            address=call.request.address,
+                                            hint="run `v2s apply` again to do it")
                     with self._lock:
                         if address not in self._alive:
                             raise self._lost(call, address)
@@ -255,10 +257,16 @@ class DaskExecutor:
         while applied < result.events and time.monotonic() < deadline:
             applied += _apply_events(inbox, ctx, POLL)
         if result.error is not None:
-            host = self.hosts.get(address)
-            raise result.error.exception(host.label() if host else address)
+            raise result.error.exception(self._label(address))
         assert result.response is not None
         return result.response
+
+    def stop_starting(self) -> None:
+        self._stopping.set()
+
+    def _label(self, address: str) -> str:
+        host = self.hosts.get(address)
+        return host.label() if host else address
 
     def _signal_cancel(self) -> None:
         with self._lock:

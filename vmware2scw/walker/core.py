@@ -160,6 +160,7 @@ class _Walk:
             self._notes.append("second interrupt: cancelling in-flight work (state is saved)")
         else:
             self.stopping.set()
+            self.opt.executor.stop_starting()  # calls queued for a host's capacity give up
             self._notes.append("interrupt: no new work starts; waiting for running work "
                                "(press Ctrl-C again to cancel it)")
 

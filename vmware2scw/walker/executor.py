@@ -45,6 +45,11 @@ class Executor(Protocol):
         """Run ``call`` (``provider`` is the coordinator's configured instance)."""
         ...
 
+    def stop_starting(self) -> None:
+        """First Ctrl-C: calls not started yet (e.g. queued for capacity) must not start;
+        called from a signal handler, so it only sets a flag."""
+        ...
+
     def close(self) -> None:
         """Stop whatever still runs and release connections; idempotent."""
         ...
@@ -59,6 +64,9 @@ class LocalExecutor:
     def run(self, call: ProviderCall, provider: Provider,
             ctx: ApplyContext) -> ApplyResponse | DeleteResponse:
         return invoke(call, provider, ctx)
+
+    def stop_starting(self) -> None:
+        return None  # the walker's own scheduling stops; nothing queues here
 
     def close(self) -> None:
         return None
