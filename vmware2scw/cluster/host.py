@@ -49,6 +49,11 @@ class MigrationHost(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         private_dir(Path(self.facts.work_dir))
 
+    def teardown(self, worker: Any) -> None:
+        from vmware2scw.cluster.task import close_providers  # task imports this module
+
+        close_providers()
+
 
 def describe(dask_worker: Any) -> dict[str, Any] | None:
     """Run on a worker (``client.run``): its HostFacts as a dict, or None if not a host."""

@@ -127,6 +127,18 @@ def _provider(block: ProviderBlock, lineage: str, work_dir: Path) -> Provider:
         return _providers[key]
 
 
+def close_providers() -> None:
+    """Close this worker's configured providers (log out); when the worker stops."""
+    with _providers_lock:
+        providers = list(_providers.values())
+        _providers.clear()
+    for provider in providers:
+        try:
+            provider.close()
+        except Exception:  # noqa: S112 - closing is best effort
+            continue
+
+
 def run_task(spec: TaskSpec) -> TaskResult:
     """The Dask task: run one provider call on this migration host."""
     worker = get_worker()
