@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dask
 import pytest
 
 from tests.cli.helpers import creations, project_config, run, store, v2s_cmd, write_config
@@ -85,6 +86,10 @@ def test_wave_runs_pinned_on_hosts_and_only_the_coordinator_writes_state(
     assert set().union(*hosts_of.values()) == set(pids.values())  # both hosts used
     assert lab.client is not None
     assert set(lab.client.run(writes_in_process).values()) == {0}  # no state write on a host
+    settings = lab.client.run_on_scheduler(lambda: (
+        dask.config.get("distributed.scheduler.allowed-failures"),
+        dask.config.get("distributed.scheduler.worker-ttl")))
+    assert tuple(settings) == (0, "10 minutes")  # `v2s scheduler`: for tasks of hours
     declared = {f["name"]: f for f in lab.client.run(describe).values() if f}
     servers = {h.server_id: h.zone for h in lab.sim.hosts.all()}
     assert all(servers.get(declared[n]["server_id"]) == "fr-par-1"

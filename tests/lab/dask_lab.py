@@ -19,11 +19,6 @@ from typing import Any
 from distributed import Client
 from distributed.security import Security
 
-# For tasks of hours: no silent re-run of a data-path task elsewhere (v2s resumes it
-# itself), and a worker is declared dead only after a long silence (docs/dask.md).
-SCHEDULER_ENV = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
-                 "DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL": "10 minutes"}
-
 
 @dataclass(frozen=True)
 class Certs:
@@ -61,7 +56,7 @@ def make_certs(directory: Path) -> Certs:
 
 @dataclass
 class DaskLab:
-    """A TLS scheduler process (as `dask scheduler` in production) and `v2s worker`s."""
+    """A `v2s scheduler` process (TLS, set for tasks of hours) and `v2s worker`s."""
 
     root: Path
     certs: Certs
@@ -77,11 +72,10 @@ class DaskLab:
         info.unlink(missing_ok=True)
         log = (self.root / "scheduler.log").open("wb")
         self.scheduler = subprocess.Popen(
-            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--protocol", "tls",
-             "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--tls-ca-file", str(c.ca),
-             "--tls-cert", str(c.cert), "--tls-key", str(c.key), "--scheduler-file", str(info)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, **SCHEDULER_ENV})
+            [sys.executable, "-m", "vmware2scw.cli", "scheduler", "--tls-ca", str(c.ca),
+             "--tls-cert", str(c.cert), "--tls-key", str(c.key), "--listen", "127.0.0.1",
+             "--port", "0", "--scheduler-file", str(info)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         sec = Security(tls_ca_file=str(c.ca), tls_client_cert=str(c.cert),
                        tls_client_key=str(c.key), require_encryption=True)
         # the client waits for the scheduler to write its address to the file
