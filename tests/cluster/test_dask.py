@@ -67,9 +67,12 @@ def _state(directory: Path) -> dict[str, Any]:
 
 def test_wave_runs_pinned_on_hosts_and_only_the_coordinator_writes_state(
         lab: DaskLab, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _project(lab, tmp_path, vms=4, knobs={"slow": _slow(0.3), "progress_steps": 2})
+    _project(lab, tmp_path, vms=4, knobs={
+        "slow": _slow(0.3), "progress_steps": 2,
+        "transient_failures": {"migration.m01.qcow2_artifact[0]": 1}})
     res = run(capsys, tmp_path, "apply", "-auto-approve")
     assert res.code == 0, res.text
+    assert "injected transient failure 1" in res.out  # raised on a host, retried by the walker
     assert "disk_export[0]" in res.out and "128.0 MiB" in res.out  # worker progress relayed
     pids = {name: lab.pid_of(name) for name in ("host-a", "host-b")}
     ran: dict[str, set[int]] = {}

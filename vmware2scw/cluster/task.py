@@ -49,6 +49,7 @@ class TaskError(BaseModel):
     message: str
     address: str | None = None
     hint: str | None = None
+    retry_after: float | None = None  # of a TransientError: the service's hint
 
     @classmethod
     def of(cls, exc: BaseException) -> TaskError:
@@ -56,13 +57,16 @@ class TaskError(BaseModel):
             kind: Literal["transient", "provider", "v2s", "other"] = (
                 "transient" if isinstance(exc, TransientError)
                 else "provider" if isinstance(exc, ProviderError) else "v2s")
-            return cls(kind=kind, message=exc.message, address=exc.address, hint=exc.hint)
+            retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+            return cls(kind=kind, message=exc.message, address=exc.address, hint=exc.hint,
+                       retry_after=retry_after)
         return cls(kind="other", message=f"{type(exc).__name__}: {exc}")
 
     def exception(self, where: str) -> V2SError:
         """The exception to raise on the coordinator (``where`` names the worker)."""
         if self.kind == "transient":
-            return TransientError(self.message, address=self.address, hint=self.hint)
+            return TransientError(self.message, address=self.address, hint=self.hint,
+                                  retry_after=self.retry_after)
         if self.kind == "other":
             return ProviderError(f"{self.message} (on {where})", address=self.address,
                                  hint="unexpected provider error on the worker")
