@@ -6,13 +6,16 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 # hash of their inputs, so one cache outside the clone serves every clone and CI run.
 export V2S_CACHE ?= /var/cache/vmware2scw
 
-.PHONY: install demo test lint typecheck bench schemas clean clean-cache
+.PHONY: install demo demo-dask test lint typecheck bench schemas clean clean-cache
 
 install:
 	bash tests/lab/install.sh
 
 demo: install
 	$(PY) -m tests.lab.demo
+
+demo-dask: install
+	$(PY) -m tests.lab.dask_demo
 
 test: install
 	$(PY) -m ruff check vmware2scw providers tests benchmarks

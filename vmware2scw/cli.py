@@ -16,7 +16,7 @@ import typer
 from typer.exceptions import TyperException
 
 from vmware2scw.commands import common as c
-from vmware2scw.commands import handoff, info, run, state
+from vmware2scw.commands import handoff, info, run, scheduler, state, worker
 from vmware2scw.errors import ConfigError, LockError, StalePlanError, V2SError
 
 app = typer.Typer(
@@ -51,6 +51,8 @@ run.register(app)
 state.register(app)
 info.register(app)
 handoff.register(app)
+worker.register(app)
+scheduler.register(app)
 
 
 def _fail(message: str, code: int) -> int:

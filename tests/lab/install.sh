@@ -34,7 +34,7 @@ if [ ! -f "$stamp" ]; then
   echo "install: Python dependencies into .venv"
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  .venv/bin/python -m pip install -q -e ".[dev,dask]"
   rm -f .venv/.v2s-install-*
   touch "$stamp"
 fi

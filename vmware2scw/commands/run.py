@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from vmware2scw.commands import common as c
+from vmware2scw.commands.executor import open_executor
 from vmware2scw.commands.report import apply_outputs, make_sink, print_report
 from vmware2scw.desired import Desired
 from vmware2scw.diagnostics import has_errors
@@ -171,18 +172,22 @@ def _execute(s: c.Session, backend: Backend, state: State, result: Plan, desired
              providers: dict[str, Provider], *, parallelism: int | None, json_out: bool,
              operation: str) -> None:
     """Walk ``result`` with the lock held; print the run report; exit with its code."""
-    sm = s.state_manager(backend, state, providers)
-    if s.refreshed is not None and s.refreshed.resources != state.resources:
-        refreshed = s.refreshed
-        sm.update(lambda _: refreshed)  # what refresh found, saved like Terraform does
-    settings = s.loaded.config.settings
-    log_dir = private_dir(s.work_dir / "logs")
-    log_path = log_dir / f"{operation}-{time.strftime('%Y%m%dT%H%M%S')}.log"
-    with make_sink(json_out, log_path) as sink:
-        res = walk(result, sm, providers, WalkOptions(
-            parallelism=parallelism or settings.parallelism,
-            limits={**settings.limits, **desired.limits},
-            work_dir=s.work_dir, desired=desired, on_event=sink))
+    executor = open_executor(s, state, result, desired, providers)  # checked first
+    try:
+        sm = s.state_manager(backend, state, providers)
+        if s.refreshed is not None and s.refreshed.resources != state.resources:
+            refreshed = s.refreshed
+            sm.update(lambda _: refreshed)  # what refresh found, saved like Terraform does
+        settings = s.loaded.config.settings
+        log_dir = private_dir(s.work_dir / "logs")
+        log_path = log_dir / f"{operation}-{time.strftime('%Y%m%dT%H%M%S')}.log"
+        with make_sink(json_out, log_path) as sink:
+            res = walk(result, sm, providers, WalkOptions(
+                parallelism=parallelism or settings.parallelism,
+                limits={**settings.limits, **desired.limits},
+                work_dir=s.work_dir, desired=desired, on_event=sink, executor=executor))
+    finally:
+        executor.close()  # nothing of this run keeps running on the hosts
     if not result.destroy and not result.refresh_only:
         apply_outputs(sm, desired)
     print_report(res, operation, json_out=json_out)

@@ -176,6 +176,7 @@ def _check_reference(
 
 def _digest(loaded: LoadedConfig, providers: dict[str, ProviderBlock]) -> str:
     data = loaded.config.model_dump(mode="json")
+    data["settings"].pop("executor", None)  # where the work runs is not what a plan does
     for name, block in providers.items():
         target = data.get("providers", {}).get(name)
         if not isinstance(target, dict):

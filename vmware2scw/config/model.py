@@ -93,6 +93,55 @@ class BackendConfig(_Model):
         return self
 
 
+DEFAULT_REMOTE_KINDS = ("export", "convert", "upload", "sync", "attach")
+
+
+class ExecutorTLS(_Model):
+    """Certificates for mutual TLS with the Dask scheduler (paths, relative to the config)."""
+
+    ca_file: str = Field(min_length=1, description="CA that signed the scheduler's and workers' "
+                         "certificates.")
+    cert: str = Field(min_length=1, description="This coordinator's certificate (PEM).")
+    key: str = Field(min_length=1, description="Its private key (PEM); keep it mode 0600.")
+
+
+class ExecutorConfig(_Model):
+    """Where data-path work runs: this process (threads) or Dask workers (docs/dask.md)."""
+
+    type: Literal["threads", "dask"] = Field(
+        default="threads", description="threads: in this process; dask: on migration hosts.")
+    scheduler: str | None = Field(
+        default=None, description="Dask scheduler address, tls://host:8786 (type dask).")
+    tls: ExecutorTLS | None = Field(default=None, description="Required for tls:// schedulers.")
+    insecure: bool = Field(
+        default=False, description="Allow a plaintext tcp:// scheduler (a lab only: secrets "
+        "and data would cross the network unencrypted).")
+    connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to reach it.")
+    remote_kinds: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_REMOTE_KINDS),
+        description="Resource kinds run on workers; the others (API calls) run here.")
+    cancel_grace: float = Field(
+        default=120.0, gt=0, description="Seconds a cancelled task gets to stop and checkpoint.")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ExecutorConfig:
+        if self.type == "threads":
+            if self.scheduler is not None or self.tls is not None:
+                raise ValueError("scheduler and tls only apply to type: dask")
+            return self
+        if not self.scheduler:
+            raise ValueError("type: dask needs a scheduler address (tls://host:8786)")
+        scheme = self.scheduler.split("://", 1)[0] if "://" in self.scheduler else ""
+        if scheme == "tls" and self.tls is None:
+            raise ValueError("a tls:// scheduler needs tls: {ca_file, cert, key}")
+        if scheme == "tcp" and not self.insecure:
+            raise ValueError("refusing a plaintext tcp:// scheduler: use tls:// with "
+                             "certificates, or set insecure: true in a lab")
+        if scheme not in ("tls", "tcp"):
+            raise ValueError(f"scheduler {self.scheduler!r} must start with tls://")
+        return self
+
+
 class Settings(_Model):
     """Run settings."""
 
@@ -100,6 +149,9 @@ class Settings(_Model):
     parallelism: int = Field(default=10, ge=1, le=1000, description="Default for --parallelism.")
     limits: dict[str, Annotated[int, Field(ge=1)]] = Field(
         default_factory=dict, description="Concurrency per resource kind (export, convert, ...)."
+    )
+    executor: ExecutorConfig = Field(
+        default_factory=ExecutorConfig, description="threads (default) or dask (migration hosts)."
     )
 
 

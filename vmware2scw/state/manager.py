@@ -155,4 +155,21 @@ class StateManager:
                     if stored:
                         self._written = max(self._written, snapshot_gen)
                         self.writes += 1
+                        _count_write()
                     self._cv.notify_all()
+
+
+_process_writes = 0
+_process_lock = threading.Lock()
+
+
+def _count_write() -> None:
+    global _process_writes
+    with _process_lock:
+        _process_writes += 1
+
+
+def writes_in_process() -> int:
+    """State writes done by any StateManager of this process (the Dask benchmark checks
+    that workers do none)."""
+    return _process_writes

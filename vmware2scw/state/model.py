@@ -42,6 +42,7 @@ class ResourceState(BaseModel):
     transient: bool = False
     prevent_destroy: bool = False
     handed_off: HandedOff | None = None  # set: v2s never plans, refreshes or deletes it again
+    host: str = ""  # migration host holding its local data (executor dask); "": the coordinator
 
 
 class State(BaseModel):

@@ -29,6 +29,7 @@ from vmware2scw.plan.model import Plan, ResourceChange
 from vmware2scw.progress import Event, EventKind
 from vmware2scw.provider import (
     ApplyRequest,
+    ApplyResponse,
     Attrs,
     DeleteRequest,
     Provider,
@@ -37,6 +38,7 @@ from vmware2scw.provider import (
 )
 from vmware2scw.state.lookup import state_lookup
 from vmware2scw.state.model import ResourceState, State, Status
+from vmware2scw.walker.executor import ProviderCall
 from vmware2scw.walker.model import Outcome, StateSink, WalkOptions, WalkResult
 from vmware2scw.walker.nodes import (
     APPLY,
@@ -158,6 +160,7 @@ class _Walk:
             self._notes.append("second interrupt: cancelling in-flight work (state is saved)")
         else:
             self.stopping.set()
+            self.opt.executor.stop_starting()  # calls queued for a host's capacity give up
             self._notes.append("interrupt: no new work starts; waiting for running work "
                                "(press Ctrl-C again to cancel it)")
 
@@ -342,21 +345,26 @@ class _Walk:
         is_update = c.action is Action.UPDATE and rec is not None and (
             rec.status is Status.CREATED)
         checkpoint = rec.checkpoint if rec is not None and rec.status is Status.TAINTED else None
+        prior = rec.attributes if is_update and rec is not None else None
+        call = ProviderCall(
+            provider=c.provider, kind=rtype.kind, migration=c.migration,
+            request=ApplyRequest(address=c.address, type=c.type, prior=prior, planned=planned,
+                                 checkpoint=checkpoint))
+        host = self.opt.executor.place(call)
         if not is_update:
             self._put(ResourceState(
                 address=c.address, type=c.type, provider=c.provider,
                 attributes=_public(planned, rtype), dependencies=tuple(sorted(c.depends_on)),
                 status=Status.TAINTED, checkpoint=checkpoint, migration=c.migration,
-                transient=c.transient, prevent_destroy=c.prevent_destroy))
-        prior = rec.attributes if is_update and rec is not None else None
-        resp = prov.apply(ApplyRequest(address=c.address, type=c.type, prior=prior,
-                                       planned=planned, checkpoint=checkpoint), ctx)
+                transient=c.transient, prevent_destroy=c.prevent_destroy, host=host))
+        resp = self.opt.executor.run(call, prov, ctx)
+        assert isinstance(resp, ApplyResponse)
         self.diags.extend(resp.diagnostics)
         self._put(ResourceState(
             address=c.address, type=c.type, provider=c.provider,
             attributes=_public(resp.attributes, rtype), dependencies=tuple(sorted(c.depends_on)),
             status=Status.CREATED, migration=c.migration, transient=c.transient,
-            prevent_destroy=c.prevent_destroy))
+            prevent_destroy=c.prevent_destroy, host=host))
 
     def _planned(self, c: ResourceChange, rtype: ResourceType) -> Attrs:
         unknown_top = {_top(p) for p in c.after_unknown}
@@ -389,32 +397,35 @@ class _Walk:
         if rec is None:
             return  # already gone from state (an earlier run finished it)
         if cleanup:
-            self._cleanup(rec, prov, ctx)
+            self._cleanup(rec, prov, ctx, rtype.kind)
         else:
             if (rec.status is not Status.TRANSIENT_DONE or cleanup_pending(rec) or (
                     ctx.operation == "destroy" and rtype.delete_tombstone_on_destroy)):
-                self._provider_delete(rec, prov, ctx)
+                self._provider_delete(rec, prov, ctx, rtype.kind)
             if not replaced_later:
                 self.sm.update(lambda s: s.without(c.address))
         remove_if_empty(ctx.work_dir)
 
-    def _cleanup(self, rec: ResourceState, prov: Provider, ctx: _Context) -> None:
+    def _cleanup(self, rec: ResourceState, prov: Provider, ctx: _Context, kind: str) -> None:
         """Delete a used transient, leaving a tombstone; marked first so a crash resumes it."""
         if rec.status is Status.TRANSIENT_DONE and not cleanup_pending(rec):
             return
         done = rec.model_copy(update={"status": Status.TRANSIENT_DONE, "checkpoint": None})
         self._put(done.model_copy(update={"checkpoint": {CLEANUP_PENDING: True}}))
         try:
-            self._provider_delete(rec, prov, ctx)
+            self._provider_delete(rec, prov, ctx, kind)
         except BaseException:
             self._put(rec.model_copy(update={"status": Status.CREATED, "checkpoint": None}))
             raise
         self._put(done)
 
-    def _provider_delete(self, rec: ResourceState, prov: Provider, ctx: _Context) -> None:
+    def _provider_delete(self, rec: ResourceState, prov: Provider, ctx: _Context,
+                         kind: str) -> None:
         checkpoint = rec.checkpoint if rec.status is Status.TAINTED else None
-        resp = prov.delete(DeleteRequest(address=rec.address, type=rec.type,
-                                         prior=rec.attributes, checkpoint=checkpoint), ctx)
+        resp = self.opt.executor.run(ProviderCall(
+            provider=rec.provider, kind=kind, migration=rec.migration,
+            request=DeleteRequest(address=rec.address, type=rec.type, prior=rec.attributes,
+                                  checkpoint=checkpoint)), prov, ctx)
         self.diags.extend(resp.diagnostics)
 
     # --- state ---------------------------------------------------------------------------

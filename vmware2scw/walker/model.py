@@ -13,6 +13,7 @@ from vmware2scw.diagnostics import Diagnostic, has_errors
 from vmware2scw.progress import Sink, null_sink
 from vmware2scw.retry import RetryPolicy
 from vmware2scw.state.model import State
+from vmware2scw.walker.executor import Executor, LocalExecutor
 
 
 class StateSink(Protocol):
@@ -38,6 +39,7 @@ class WalkOptions(BaseModel):
     desired: Desired | None = None  # sensitive attribute values are taken from here
     on_event: Sink = null_sink
     handle_sigint: bool = True  # install the two-stage Ctrl-C handler (main thread only)
+    executor: Executor = Field(default_factory=LocalExecutor)  # where provider calls run
 
     @property
     def retry(self) -> RetryPolicy:
