@@ -22,10 +22,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from v2s_qemu import qcow2, tools
+from v2s_qemu import inplace, qcow2, tools
 from v2s_qemu.blueprint import PHASES, compose_convert
 from v2s_qemu.bootcheck import CANCELLED, boot_check
 from v2s_qemu.convert import ConversionError, ConvertOptions, convert_vm
+from v2s_qemu.inplace import GUEST_CONVERSION, compose_in_place
 from v2s_qemu.types import COMPUTED, RESOURCE_TYPES, Qcow2ArtifactConfig
 from v2s_qemu.windows import convert_windows
 from vmware2scw.errors import ProviderError, TransientError
@@ -75,13 +76,15 @@ class QemuProvider:
         self.work = Path(".v2s/qemu")
 
     def resource_types(self) -> Mapping[str, ResourceType]:
-        return RESOURCE_TYPES
+        return {**RESOURCE_TYPES, "guest_conversion": GUEST_CONVERSION}
 
     def blueprints(self) -> tuple[Blueprint, ...]:
         return ()
 
     def compose(self, req: ComposeRequest) -> ComposeResponse:
         """The converter step (phase ``convert``): one qcow2 artifact per disk."""
+        if req.phase == "convert_in_place":
+            return compose_in_place(req)
         if req.phase not in PHASES:
             raise ProviderError(f"the qemu provider cannot compose phase {req.phase!r}")
         return compose_convert(req)
@@ -106,6 +109,9 @@ class QemuProvider:
         """An artifact exists while its file does, with the size recorded at apply."""
         out: dict[str, Attrs | None] = {}
         for ref in req.resources:
+            if ref.type == "guest_conversion":  # changes made on volumes: as recorded
+                out[ref.address] = dict(ref.attributes)
+                continue
             path = ref.attributes.get("path")
             ok = isinstance(path, str) and Path(path).is_file()
             if ok and ref.attributes.get("size") is not None:
@@ -117,6 +123,8 @@ class QemuProvider:
 
     def plan(self, req: PlanRequest) -> PlanResponse:
         """Validate; refuse what cannot convert; outputs unknown until apply."""
+        if req.type == "guest_conversion":
+            return inplace.plan(req)
         cfg = _config(req.address, req.desired)
         self._refuse_unsupported(req.address, cfg)
         unknown = set(req.desired_unknown)
@@ -163,6 +171,9 @@ class QemuProvider:
 
     def apply(self, req: ApplyRequest, ctx: ApplyContext) -> ApplyResponse:
         """Convert (or reuse the conversion of) the VM; return disk ``disk_index``'s artifact."""
+        if req.type == "guest_conversion":
+            cache = self.settings.guestfs_cache_dir or (self.work / "guestfs-cache")
+            return ApplyResponse(attributes=inplace.apply(req, ctx, self.work, cache))
         cfg = _config(req.address, req.planned)
         self._refuse_unsupported(req.address, cfg)
         disks = [Path(str(d)) for d in cfg.disks]
@@ -273,7 +284,7 @@ class QemuProvider:
 
     def delete(self, req: DeleteRequest, ctx: ApplyContext) -> DeleteResponse:
         """Remove the artifact file; the conversion folder goes with its last artifact."""
-        path = req.prior.get("path")
+        path = req.prior.get("path") if req.type == "qcow2_artifact" else None
         if isinstance(path, str):
             p = Path(path)
             p.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from vmware2scw.provider import (
 )
 
 from . import names
+from .blueprint_block import BLOCK, WARM, compose_refuse_warm, compose_volumes
 from .settings import region_of
 
 # built from checked facts: construct without re-validating (8,000 per plan of 1,000 VMs)
@@ -28,8 +29,7 @@ _response = ComposeResponse.model_construct
 
 GB = 1_000_000_000
 IMPORT_LIMIT = 1_000_000_000_000  # one Block snapshot imported from Object Storage: 1 TB
-PHASES = ("import",)
-BLUEPRINTS = (
+BLUEPRINTS: tuple[Blueprint, ...] = (
     Blueprint(
         transport="s3_import", mode="cold",
         steps=(BlueprintStep(role="source", phase="export"),
@@ -38,6 +38,8 @@ BLUEPRINTS = (
         description="export to local disk, convert to qcow2, upload to Object Storage, "
                     "import Block snapshots, image, server",
     ),
+    BLOCK,
+    *WARM,
 )  # fmt: skip
 
 
@@ -90,16 +92,20 @@ def _networks(req: ComposeRequest, problems: list[ConfigProblem]) -> list[str]:
     return networks
 
 
-def compose_import(req: ComposeRequest) -> ComposeResponse:
-    """Per disk an ``s3_object`` and a ``scw_snapshot``; then ``scw_image``, ``scw_server``."""
-    problems: list[ConfigProblem] = []
-    target: dict[str, Any] = req.migration.get("target") or {}
-    if target.get("type") is None:
+def _server_basics(req: ComposeRequest, problems: list[ConfigProblem]
+                   ) -> tuple[str | None, list[str]]:
+    """The server's type check, name and Private Networks; problems collected."""
+    if (req.migration.get("target") or {}).get("type") is None:
         problems.append(ConfigProblem(path=(), message=(
             f"migration {req.name!r} has no target.type (e.g. PRO2-S); set it here or under "
             "defaults.target")))
-    name = _server_name(req, problems)
-    networks = _networks(req, problems)
+    return _server_name(req, problems), _networks(req, problems)
+
+
+def compose_import(req: ComposeRequest) -> ComposeResponse:
+    """Per disk an ``s3_object`` and a ``scw_snapshot``; then ``scw_image``, ``scw_server``."""
+    problems: list[ConfigProblem] = []
+    name, networks = _server_basics(req, problems)
     for k, disk in enumerate(req.vm.disks):
         if disk.capacity_bytes > IMPORT_LIMIT:
             problems.append(ConfigProblem(path=("source", "vm"), message=(
@@ -116,6 +122,7 @@ def compose_import(req: ComposeRequest) -> ComposeResponse:
             problems.append(ConfigProblem(path=("target", "name"), message=why))
     if problems:
         return _response(problems=tuple(problems))
+    target: dict[str, Any] = req.migration.get("target") or {}
     zone = str(target.get("zone", "fr-par-1"))
     tags = list(target.get("tags") or [])
     bucket = req.settings.get("transit_bucket") or f"v2s-transit-{req.lineage[:8]}"
@@ -149,14 +156,23 @@ def compose_import(req: ComposeRequest) -> ComposeResponse:
         "extra_snapshot_ids": [_ref(s, "id") for s in snapshots[1:]],
         "tags": list(tags),
     }))  # fmt: skip
+    specs.append(server_spec(req, name, networks, depends_on=(image,),
+                             boot={"image_id": _ref(image, "id")}))
+    return ComposeResponse(resources=tuple(specs))
+
+
+def server_spec(req: ComposeRequest, name: str, networks: list[str], *,
+                depends_on: tuple[str, ...], boot: dict[str, Any]) -> ResourceSpec:
+    """The migration's ``scw_server``; ``boot`` says what it boots from (image or volumes)."""
+    target: dict[str, Any] = req.migration.get("target") or {}
     verify = req.migration.get("verify") or {}
-    specs.append(_spec(address=f"{req.module}.scw_server", type="scw_server",
-                              depends_on=(image,), attributes={
+    return _spec(address=f"{req.module}.scw_server", type="scw_server",
+                        depends_on=depends_on, attributes={
         "name": name,
-        "zone": zone,
+        "zone": str(target.get("zone", "fr-par-1")),
         "commercial_type": target.get("type"),
-        "image_id": _ref(image, "id"),
-        "tags": list(tags),
+        **boot,
+        "tags": list(target.get("tags") or []),
         "security_group": target.get("security_group"),
         "public_ip": target.get("public_ip", True),
         "private_networks": networks,
@@ -165,5 +181,22 @@ def compose_import(req: ComposeRequest) -> ComposeResponse:
         "source_cpus": req.vm.num_cpus,
         "source_memory_mb": req.vm.memory_mb,
         "volume_type": target.get("volume_type", "sbs_5k"),
-    }))  # fmt: skip
-    return _response(resources=tuple(specs))
+    })  # fmt: skip
+
+
+def compose_launch(req: ComposeRequest) -> ComposeResponse:
+    """``scw_server`` booting from the converted Block volumes (no image, no import)."""
+    problems: list[ConfigProblem] = []
+    name, networks = _server_basics(req, problems)
+    if problems or name is None:
+        return _response(problems=tuple(problems))
+    volumes = tuple(str(d["volume"]) for d in req.upstream.disks)
+    ids = ["${" + v + ".id}" for v in volumes]
+    return _response(resources=(server_spec(
+        req, name, networks, depends_on=(*req.upstream.after, *volumes),
+        boot={"boot_volume_ids": ids}),))
+
+
+COMPOSERS = {"import": compose_import, "volumes": compose_volumes, "launch": compose_launch,
+             "refuse_warm": compose_refuse_warm}
+PHASES = tuple(COMPOSERS)

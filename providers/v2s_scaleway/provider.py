@@ -8,6 +8,7 @@ adopts. ``delete`` raises while the object still exists; absent objects are fine
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
@@ -39,11 +40,12 @@ from vmware2scw.provider import (
 
 from . import handoff as handoff_mod
 from . import image as image_mod
-from . import names, server_plan
+from . import names, server_plan, volumes
 from . import server as server_mod
 from . import snapshot as snapshot_mod
 from .adopt import address_tag, has_tags, tag_value
-from .blueprint import BLUEPRINTS, PHASES, compose_import
+from .blueprint import BLUEPRINTS, COMPOSERS, PHASES
+from .blueprint_block import auto_blueprint, chosen_host
 from .catalogue import Catalogue, Offer
 from .client import ScalewayClient
 from .s3client import delete_object, ensure_bucket, list_prefix
@@ -69,6 +71,7 @@ class ScalewayProvider:
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = environ
+        self._host: volumes.Host | bool | None = None
         self.settings = ScalewaySettings()
         self.lineage = ""
         self.work_dir = Path()
@@ -85,13 +88,18 @@ class ScalewayProvider:
         return RESOURCE_TYPES
 
     def blueprints(self) -> tuple[Blueprint, ...]:
-        return BLUEPRINTS
+        """The fixed blueprints, and ``auto``: block on a migration host, else s3_import."""
+        return (*BLUEPRINTS, auto_blueprint(self.host()))
 
     def compose(self, req: ComposeRequest) -> ComposeResponse:
-        """The target step (phase ``import``): upload, import, image and server."""
+        """The target's steps: volumes and launch (block), or upload, import, image, server."""
         if req.phase not in PHASES:
             raise ProviderError(f"the scaleway provider cannot compose phase {req.phase!r}")
-        return compose_import(req)
+        resp = COMPOSERS[req.phase](req)
+        host = self.host()
+        if req.blueprint.transport == "auto" and req.phase == "volumes" and host is not None:
+            return chosen_host(req, resp, host)
+        return resp
 
     def configure(self, req: ConfigureRequest) -> ConfigureResponse:
         """Validate settings and resolve credentials; no network call is made here."""
@@ -244,6 +252,13 @@ class ScalewayProvider:
             elif typ == "scw_server":
                 listing = server_mod.list_tagged(self.api, where, lineage_tag)
                 to_attrs = server_mod.attrs_of
+            elif typ == "scw_volume":
+                listing = volumes.list_tagged(self.api, where, lineage_tag)
+                to_attrs = volumes.attrs_of
+            elif typ == "volume_attachment":
+                for r in refs:
+                    out[r.address] = volumes.read_attachment(self.api, r.attributes)
+                continue
             else:
                 raise ProviderError(f"unknown resource type {typ}")
             by_id = {o.id: o for o in listing}
@@ -348,9 +363,19 @@ class ScalewayProvider:
             p, _ = server_plan.resolve_networks(p, st.drop_unmapped_nics, ctx.address)
             attrs = server_mod.apply_server(self.api, st, self.catalogue, p, req.prior, ctx,
                                             self.tcp_targets)
+        elif req.type == "scw_volume":
+            attrs = volumes.apply_volume(self.api, st, p, ctx)
+        elif req.type == "volume_attachment":
+            attrs = volumes.attach(self.api, st, self.host(), p, ctx)
         else:
             raise ProviderError(f"unknown resource type {req.type}", address=ctx.address)
         return ApplyResponse(attributes=attrs)
+
+    def host(self) -> volumes.Host | None:
+        """The migration host this process runs on (asked once)."""
+        if self._host is None:
+            self._host = volumes.migration_host(self._environ or os.environ) or False
+        return self._host if isinstance(self._host, volumes.Host) else None
 
     def _delete(self, req: DeleteRequest, ctx: ApplyContext) -> DeleteResponse:
         p = dict(req.prior)
@@ -361,6 +386,14 @@ class ScalewayProvider:
             if not p.get("id") and req.checkpoint:
                 p["id"] = req.checkpoint.get("id")
             server_mod.delete_server(self.api, self.settings, p, ctx)
+        elif req.type in {"scw_volume", "volume_attachment"}:
+            vid = str(p.get("volume_id") or p.get("id") or (req.checkpoint or {}).get("id") or "")
+            host = str(p.get("server_id") or (req.checkpoint or {}).get("server_id") or "") \
+                if req.type == "volume_attachment" else ""
+            if vid and "${" not in vid and (host or req.type == "scw_volume"):
+                volumes.detach(self.api, self.settings, self._zone(p), vid, ctx, only_from=host)
+                if req.type == "scw_volume":
+                    server_mod.delete_volume(self.api, self.settings, self._zone(p), vid, ctx)
         elif req.type in {"scw_snapshot", "scw_image"}:
             zone = self._zone(p)
             mod: Any = snapshot_mod if req.type == "scw_snapshot" else image_mod

@@ -22,6 +22,7 @@ from .catalogue import Catalogue
 from .client import ApiError, ApiTransientError, ScalewayClient, is_not_found
 from .ips import ensure_ip, release_ips
 from .settings import ScalewaySettings
+from .volumes import boot_volumes, detach, get_volume
 from .wait import wait_for
 
 GONE = "gone"
@@ -108,8 +109,11 @@ def create_or_adopt(
         public_ips = [ensure_ip(api, zone, ctx, planned.get("tags")).id] if flexible else None
         res = api.instance.create_server(
             zone=zone, commercial_type=str(planned["commercial_type"]),
-            name=str(planned.get("name") or ctx.address), image=str(planned["image_id"]),
-            volumes=_volumes_from_image(api, zone, str(planned["image_id"])),
+            name=str(planned.get("name") or ctx.address),
+            image=str(planned["image_id"]) if planned.get("image_id") else None,
+            volumes=(boot_volumes(list(planned["boot_volume_ids"]))
+                     if planned.get("boot_volume_ids")
+                     else _volumes_from_image(api, zone, str(planned["image_id"]))),
             dynamic_ip_required=public and not flexible, public_ips=public_ips,
             boot_type="local", project=api.project_id, tags=tags,
             security_group=planned.get("security_group") or None,
@@ -279,6 +283,8 @@ def apply_server(
         srv = update_server(api, settings, planned, prior, ctx)
     else:
         ctx.progress("create", message=str(planned.get("commercial_type")))
+        for vid in planned.get("boot_volume_ids") or ():  # off the migration host first
+            detach(api, settings, zone, str(vid), ctx)
         srv, adopted = create_or_adopt(api, planned, ctx, settings.public_ip_mode)
         ctx.checkpoint({"id": srv.id, "adopted": adopted})
         tag_volumes(api, zone, srv, planned, ctx)
@@ -349,8 +355,9 @@ def delete_server(
     tagged = api.block.list_volumes_all(include_deleted=False, zone=zone,
                                         tags=[address_tag(ctx.tags)], page_size=100)
     volume_ids |= {v.id for v in tagged if has_tags(v.tags, ctx.tags)}
+    volume_ids -= set(prior.get("boot_volume_ids") or ())  # scw_volume resources own these
     for vid in sorted(volume_ids):
-        _delete_volume(api, settings, zone, vid, ctx)
+        delete_volume(api, settings, zone, vid, ctx)
     release_ips(api, zone, ctx)
 
 
@@ -379,19 +386,13 @@ def _remove_server(api: ScalewayClient, settings: ScalewaySettings, zone: str, s
              describe=lambda s: str(s.state) if s else GONE)
 
 
-def _delete_volume(api: ScalewayClient, settings: ScalewaySettings, zone: str, vid: str,
-                   ctx: ApplyContext) -> None:
-    def fetch() -> Any:
-        try:
-            return api.block.get_volume(volume_id=vid, zone=zone)
-        except ApiError as exc:
-            if is_not_found(exc):
-                return None
-            raise
-
-    vol = wait_for(fetch, lambda v: v is None or str(v.status) not in {"in_use", "detaching",
-                                                                       "creating", "updating"},
-                   ctx=ctx, what=f"volume {vid} detach", timeout=settings.server_timeout,
+def delete_volume(api: ScalewayClient, settings: ScalewaySettings, zone: str, vid: str,
+                  ctx: ApplyContext) -> None:
+    """Delete a Block volume once it is detached (gone already is fine)."""
+    busy = {"in_use", "detaching", "creating", "updating"}
+    vol = wait_for(lambda: get_volume(api, zone, vid),
+                   lambda v: v is None or str(v.status) not in busy, ctx=ctx,
+                   what=f"volume {vid} detach", timeout=settings.server_timeout,
                    interval=settings.poll_interval, phase="delete",
                    describe=lambda v: str(v.status) if v else GONE)
     if vol is None:

@@ -18,9 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from v2s_qemu.blueprint import compose_convert
-from v2s_scaleway.blueprint import BLUEPRINTS, compose_import
+from v2s_qemu.inplace import compose_in_place
+from v2s_scaleway.blueprint import BLUEPRINTS, COMPOSERS
 from v2s_vmware import starter
 from v2s_vmware.blueprint import compose_export
+from v2s_vmware.blueprint_sync import compose_sync
 
 from v2s_test.store import Data, Store, live_objects
 from v2s_test.types import RESOURCE_TYPES, computed_outputs, digest
@@ -132,7 +134,8 @@ class TestProvider:
     def compose(self, req: ComposeRequest) -> ComposeResponse:
         """Every role's step, composed as the real providers compose it."""
         composer = {"export": compose_export, "convert": compose_convert,
-                    "import": compose_import}.get(req.phase)
+                    "sync": compose_sync, "convert_in_place": compose_in_place,
+                    **COMPOSERS}.get(req.phase)
         if composer is None:
             raise ProviderError(f"the test provider cannot compose phase {req.phase!r}")
         return composer(req)

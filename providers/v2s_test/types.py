@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from v2s_qemu.inplace import GUEST_CONVERSION
 from v2s_qemu.types import RESOURCE_TYPES as QEMU_TYPES
 from v2s_scaleway.types import RESOURCE_TYPES as SCALEWAY_TYPES
 from v2s_vmware.types import RESOURCE_TYPES as VMWARE_TYPES
@@ -15,7 +16,8 @@ SENSITIVE = frozenset({"secret"})  # an input the engine must never persist (tes
 
 RESOURCE_TYPES: dict[str, ResourceType] = {
     name: rt.model_copy(update={"sensitive": SENSITIVE})
-    for name, rt in {**VMWARE_TYPES, **QEMU_TYPES, **SCALEWAY_TYPES}.items()
+    for name, rt in {**VMWARE_TYPES, **QEMU_TYPES, "guest_conversion": GUEST_CONVERSION,
+                      **SCALEWAY_TYPES}.items()
 }  # the real providers' schemas: plans made with the test provider are the real plans
 
 
@@ -56,6 +58,12 @@ def computed_outputs(type_name: str, planned: dict[str, Any], seed: str) -> dict
             "sha256": planned.get("source_sha256") or digest("object", seed),
             "upload_id": f"upload-{h[:12]}",
         },
+        "disk_sync": {"sha256": digest("disk", seed), "bytes_read": size // 2,
+                      "range_sha256": [digest("range", seed)]},
+        "guest_conversion": {"firmware_after": "efi", "changes": ["test: nothing changed"]},
+        "scw_volume": {"id": uid, "status": "available"},
+        "volume_attachment": {"server_id": "host", "device_path":
+                              f"/dev/disk/by-id/scsi-0SCW_sbs_volume-{uid}"},
         "scw_snapshot": {"id": uid, "status": "available", "size": size},
         "scw_image": {"id": uid, "state": "available"},
         "scw_server": {

@@ -34,17 +34,17 @@ def compose_export(req: ComposeRequest) -> ComposeResponse:
     for k, disk in enumerate(vm.disks):
         addr = f"{req.module}.disk_export[{k}]"
         specs.append(_spec(address=addr, type="disk_export", depends_on=(snap,),
-                                  attributes={
-            "vm": vm_name,
-            "disk_key": disk.key,
-            "disk_index": k,
-            "disk_file": literal(disk.file),
-            "datastore": literal(disk.datastore),
-            "capacity_bytes": disk.capacity_bytes,
-            "snapshot": "${" + snap + ".snapshot_moref}",
-        }))  # fmt: skip
+                                  attributes=disk_attributes(req, k, snap)))
         disks.append({"address": addr, "path": "${" + addr + ".path}",
                       "sha256": "${" + addr + ".sha256}", "capacity_bytes": disk.capacity_bytes})
     exports = tuple(str(d["address"]) for d in disks)
     return _response(resources=tuple(specs),
                            handoff=_handoff(disks=tuple(disks), after=exports))
+
+
+def disk_attributes(req: ComposeRequest, k: int, snap: str) -> dict[str, Any]:
+    """What a reader of disk ``k`` needs: the disk's identity and the snapshot freezing it."""
+    disk = req.vm.disks[k]
+    return {"vm": literal(req.vm.name), "disk_key": disk.key, "disk_index": k,
+            "disk_file": literal(disk.file), "datastore": literal(disk.datastore),
+            "capacity_bytes": disk.capacity_bytes, "snapshot": "${" + snap + ".snapshot_moref}"}

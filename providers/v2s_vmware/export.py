@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -71,6 +71,8 @@ class ExportStats:
     hole_bytes: int = 0  # bytes left as holes in this run
     chunks: int = 0
     sha256: str = ""  # of the whole file, once every chunk is there
+    cbt: bool = False  # only the allocated areas CBT reported were read
+    range_sha256: list[str] = field(default_factory=list)  # per chunk, when hashed in order
 
 
 class DatastoreReader:
@@ -178,18 +180,29 @@ def _store(fd: int, offset: int, data: bytes, fresh: bool) -> int:
 
 def fetch_chunks(reader: DatastoreReader, url: str, out: Path, *, size: int, chunk: int,
                  parallel: int, done: set[int], on_chunk: Callable[[int, ExportStats], None],
-                 cancelled: threading.Event) -> ExportStats:
+                 cancelled: threading.Event,
+                 areas: dict[int, list[tuple[int, int]]] | None = None,
+                 device: bool = False, fresh: bool | None = None) -> ExportStats:
     """Fetch every chunk index not in ``done`` into ``out`` (sparse); ``done`` grows in place.
 
-    While workers fetch, this thread hashes the file in order as the finished prefix
-    grows, so ``stats.sha256`` is ready when the last chunk lands (no second pass).
+    With ``areas`` (chunk index -> allocated [start, end) spans, from CBT) only those spans
+    are read; a chunk without any stays a hole. While workers fetch, this thread hashes the
+    file in order as the finished prefix grows (no second pass), and each chunk apart.
+    A ``device`` (an attached volume) is written in place: never created nor truncated;
+    ``fresh`` says whether it still reads zeros where nothing was written.
     """
-    fresh = not out.exists()
-    with out.open("ab"):
-        pass
-    os.truncate(out, size)
+    if fresh is None:
+        fresh = not out.exists()
+    if not device:
+        with out.open("ab"):
+            pass
+        os.truncate(out, size)
     stats = ExportStats()
     total = (size + chunk - 1) // chunk
+    if areas is not None:  # unallocated chunks: holes of the fresh file, nothing to read
+        skipped = [i for i in range(total) if i not in done and i not in areas]
+        done.update(skipped)
+        stats.hole_bytes += sum(min(size, (i + 1) * chunk) - i * chunk for i in skipped)
     todo = [i for i in range(total) if i not in done]
     cond = threading.Condition()
     fd = os.open(out, os.O_RDWR)
@@ -197,16 +210,15 @@ def fetch_chunks(reader: DatastoreReader, url: str, out: Path, *, size: int, chu
         def one(i: int) -> None:
             if cancelled.is_set():
                 return
-            start, end = i * chunk, min(size, (i + 1) * chunk) - 1
-            data = reader.get(url, {"Range": f"bytes={start}-{end}"})
-            if len(data) != end - start + 1:
-                raise ProviderError(f"datastore returned {len(data)} bytes for a "
-                                    f"{end - start + 1}-byte range (Range ignored?)",
-                                    address=reader.address)
-            holes = _store(fd, start, data, fresh)
+            whole = (i * chunk, min(size, (i + 1) * chunk))
+            fetched, holes = 0, whole[1] - whole[0]
+            for start, end in (areas or {}).get(i, [whole]):
+                data = read_range(reader, url, start, end)
+                holes -= len(data) - _store(fd, start, data, fresh)
+                fetched += len(data)
             with cond:
                 done.add(i)
-                stats.fetched_bytes += len(data)
+                stats.fetched_bytes += fetched
                 stats.hole_bytes += holes
                 stats.chunks += 1
                 on_chunk(i, stats)
@@ -231,7 +243,10 @@ def fetch_chunks(reader: DatastoreReader, url: str, out: Path, *, size: int, chu
                     have = next_i in done
                 if have:
                     length = min(size, (next_i + 1) * chunk) - next_i * chunk
-                    hasher.update(os.pread(fd, length, next_i * chunk))
+                    piece = os.pread(fd, length, next_i * chunk)
+                    hasher.update(piece)
+                    if device:
+                        stats.range_sha256.append(hashlib.sha256(piece).hexdigest())
                     next_i += 1
                 elif ready:  # every worker finished, yet a chunk is missing: failed/cancelled
                     break
@@ -250,11 +265,23 @@ def fetch_chunks(reader: DatastoreReader, url: str, out: Path, *, size: int, chu
     return stats
 
 
-def file_sha256(path: Path, cancelled: threading.Event | None = None) -> str:
-    """SHA-256 of a (sparse) file."""
+def read_range(reader: DatastoreReader, url: str, start: int, end: int) -> bytes:
+    """The bytes ``[start, end)`` of a datastore file, checked for length."""
+    data = reader.get(url, {"Range": f"bytes={start}-{end - 1}"})
+    if len(data) != end - start:
+        raise ProviderError(f"datastore returned {len(data)} bytes for a {end - start}-byte "
+                            "range (Range ignored?)", address=reader.address)
+    return data
+
+
+def file_sha256(path: Path, cancelled: threading.Event | None = None,
+                size: int | None = None) -> str:
+    """SHA-256 of a (sparse) file, or of its first ``size`` bytes."""
     h = hashlib.sha256()
+    left = -1 if size is None else size
     with path.open("rb") as f:
-        while block := f.read(8 << 20):
+        while left and (block := f.read(8 << 20 if left < 0 else min(8 << 20, left))):
+            left -= len(block) if left > 0 else 0
             h.update(block)
             if cancelled is not None and cancelled.is_set():
                 raise TransientError("export cancelled while hashing; re-run to finish")

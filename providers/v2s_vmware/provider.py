@@ -15,13 +15,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from v2s_vmware import cutover, export, snapshot, starter
+from v2s_vmware import areas, cutover, export, snapshot, starter
 from v2s_vmware._vmomi import vmodl
 from v2s_vmware.blueprint import PHASES, compose_export
+from v2s_vmware.blueprint_sync import compose_sync
 from v2s_vmware.inventory import datacenters, inventory
 from v2s_vmware.session import Session
 from v2s_vmware.settings import VMwareSettings, resolve
-from v2s_vmware.types import EXPORT_OUT, RESOURCE_TYPES, SNAPSHOT_OUT
+from v2s_vmware.types import EXPORT_OUT, RESOURCE_TYPES, SNAPSHOT_OUT, SYNC_OUT
 from v2s_vmware.validate import Checks, validate
 from vmware2scw.diagnostics import Diagnostic, warning
 from vmware2scw.errors import ProviderError, TransientError
@@ -72,6 +73,8 @@ class VMwareProvider:
 
     def compose(self, req: ComposeRequest) -> ComposeResponse:
         """The source step (phase ``export``): snapshot and disk exports."""
+        if req.phase == "sync":
+            return compose_sync(req)
         if req.phase not in PHASES:
             raise ProviderError(f"the vmware provider cannot compose phase {req.phase!r}")
         return compose_export(req)
@@ -163,7 +166,7 @@ class VMwareProvider:
         if req.type not in RESOURCE_TYPES:
             raise ProviderError(f"the vmware provider has no resource type {req.type!r}",
                                 address=req.address)
-        outs = SNAPSHOT_OUT if req.type == "vmware_snapshot" else EXPORT_OUT
+        outs = {"vmware_snapshot": SNAPSHOT_OUT, "disk_sync": SYNC_OUT}.get(req.type, EXPORT_OUT)
         planned = dict(req.desired)
         unknown: tuple[str, ...] = tuple(sorted(outs))
         if req.prior is not None and not req.desired_unknown:  # replaces: the planner's call
@@ -195,6 +198,8 @@ class VMwareProvider:
             return ApplyResponse(attributes=self._apply_snapshot(req, ctx))
         if req.type == "disk_export":
             return ApplyResponse(attributes=self._apply_export(req, ctx))
+        if req.type == "disk_sync":
+            return ApplyResponse(attributes=self._apply_sync(req, ctx))
         raise ProviderError(f"the vmware provider has no resource type {req.type!r}",
                             address=req.address)
 
@@ -279,11 +284,11 @@ class VMwareProvider:
                                 hint="set `datacenter` in the vmware provider settings")
         return matches[0]
 
-    def _check_snapshot(self, planned: Attrs, address: str) -> None:
-        """A running VM is copied only while its v2s snapshot freezes the base disk."""
+    def _check_snapshot(self, planned: Attrs, address: str) -> Any | None:
+        """A running VM is copied only while its v2s snapshot freezes the base disk; the VM."""
         moref, name = str(planned.get("snapshot") or ""), str(planned.get("vm", ""))
         if not moref:
-            return
+            return None
         facts = self.facts(name)
         if facts is None:  # e.g. a saved plan applied by a fresh process
             self.inventory(InventoryRequest(patterns=(name,)))
@@ -298,25 +303,64 @@ class VMwareProvider:
                 f"snapshot {moref} of VM {facts.name!r} is gone: the base disk is no longer "
                 "frozen", address=address,
                 hint="run `v2s plan` again: the snapshot will be recreated before the export")
+        return vm
+
+    def _apply_sync(self, req: ApplyRequest, ctx: ApplyContext) -> Attrs:
+        """The disk written straight onto the attached volume's device (no local copy)."""
+        p, a = req.planned, req.address
+        dev = Path(str(p["device_path"]))
+        try:
+            with dev.open("rb") as f:
+                room = f.seek(0, os.SEEK_END)  # a block device has no st_size
+        except OSError as exc:
+            raise ProviderError(f"device {dev} of volume {p.get('volume_id')} cannot be "
+                                f"opened: {exc.strerror}", address=a,
+                                hint="check the volume is attached to this host") from None
+        if room < int(p["capacity_bytes"]):
+            raise ProviderError(f"device {dev} holds {room} bytes, less than the disk's "
+                                f"{p['capacity_bytes']}", address=a)
+        stats = self._copy(req, ctx, dev, device=True)
+        return {**p, "sha256": stats.sha256, "bytes_read": stats.fetched_bytes,
+                "range_sha256": stats.range_sha256}
 
     def _apply_export(self, req: ApplyRequest, ctx: ApplyContext) -> Attrs:
+        out = ctx.work_dir / _raw_name(req.planned)
+        stats = self._copy(req, ctx, out, device=False)
+        digest = stats.sha256 or export.file_sha256(out, ctx.cancelled)
+        return {**req.planned, "path": str(out), "size": int(req.planned["capacity_bytes"]),
+                "sha256": digest, "allocated_bytes": export.allocated_bytes(out)}
+
+    def _copy(self, req: ApplyRequest, ctx: ApplyContext, out: Path, *, device: bool
+              ) -> export.ExportStats:
+        """Allocated areas of the snapshot's disk into ``out``, resumable by chunk."""
         p, a, s, cfg = req.planned, req.address, self.session, self.settings
         size = int(p["capacity_bytes"])
         chunk = cfg.chunk_mb << 20
-        out = ctx.work_dir / _raw_name(p)
         reader = export.DatastoreReader(lambda: s.http(pool=cfg.parallel_chunks), s.relogin,
                                         cfg.timeout_s, a)
         base = cfg.base_url
-        self._check_snapshot(p, a)
-        ds_name = export.parse_disk_file(str(p["disk_file"]))[0]
+        vm = self._check_snapshot(p, a)
+        disk_file, spans = str(p["disk_file"]), None
+        if vm is not None:  # the base disk as the snapshot froze it, and its allocated areas
+            snap = areas.snapshot_ref(s, str(p["snapshot"]))
+            frozen = areas.snapshot_disk(s, snap, int(p["disk_key"]), a)
+            disk_file = frozen.file
+            if frozen.change_id:
+                found = areas.allocated_areas(s, vm, snap, int(p["disk_key"]), size)
+                spans = None if found is None else areas.chunk_spans(found, size, chunk)
+        ds_name = export.parse_disk_file(disk_file)[0]
         dc = self._dc_path(ds_name, a)
-        ds, extent = export.resolve_extent(reader, base, dc, str(p["disk_file"]))
+        ds, extent = export.resolve_extent(reader, base, dc, disk_file)
         key = {"extent": f"[{ds}] {extent}", "size": size, "chunk": chunk,
                "snapshot": p.get("snapshot")}
         cp = dict(req.checkpoint or {})
-        resume = {k: cp.get(k) for k in key} == key and out.is_file()
+        resume = {k: cp.get(k) for k in key} == key and (device or out.is_file())
         done = export.ranges_to_set(cp.get("done", [])) if resume else set()
-        if not resume:
+        # a device written under another checkpoint may hold stale data: rewrite it whole
+        fresh = resume or not cp if device else None
+        if device and not fresh:
+            spans = None
+        if not resume and not device:
             out.unlink(missing_ok=True)
         total_chunks = (size + chunk - 1) // chunk
         last = [0.0]
@@ -338,16 +382,19 @@ class VMwareProvider:
             try:
                 stats = export.fetch_chunks(reader, url, out, size=size, chunk=chunk,
                                             parallel=cfg.parallel_chunks, done=done,
-                                            on_chunk=on_chunk, cancelled=ctx.cancelled)
+                                            on_chunk=on_chunk, cancelled=ctx.cancelled,
+                                            areas=spans, device=device, fresh=fresh)
             finally:
                 ctx.checkpoint({**key, "done": export.set_to_ranges(done)})
+        stats.cbt = spans is not None
         self.export_stats[a] = stats
         if len(done) != total_chunks:
-            raise TransientError(f"export interrupted with {len(done)}/{total_chunks} chunks "
+            raise TransientError(f"copy interrupted with {len(done)}/{total_chunks} chunks "
                                  "done; the checkpoint keeps them", address=a)
-        digest = stats.sha256 or export.file_sha256(out, ctx.cancelled)
-        return {**p, "path": str(out), "size": size, "sha256": digest,
-                "allocated_bytes": export.allocated_bytes(out)}
+        if device and not stats.sha256:  # every chunk was done before: hash what is there
+            stats = export.ExportStats(cbt=stats.cbt)
+            stats.sha256 = export.file_sha256(out, ctx.cancelled, size)
+        return stats
 
 
 def _raw_name(attrs: Attrs) -> str:

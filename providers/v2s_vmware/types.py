@@ -35,8 +35,16 @@ class DiskExportConfig(BaseModel):
     snapshot: str | None = None
 
 
+class DiskSyncConfig(DiskExportConfig):
+    """Desired attributes of ``disk_sync``: a disk written onto an attached device."""
+
+    device_path: str
+    volume_id: str
+
+
 SNAPSHOT_OUT = frozenset({"snapshot_moref", "vm_moref", "prior_power_state", "created_at"})
 EXPORT_OUT = frozenset({"path", "size", "sha256", "allocated_bytes"})
+SYNC_OUT = frozenset({"sha256", "bytes_read", "range_sha256"})
 
 RESOURCE_TYPES: dict[str, ResourceType] = {
     "vmware_snapshot": ResourceType(
@@ -59,5 +67,15 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
         config_model=DiskExportConfig,
         stage="export",
         size_attribute="allocated_bytes",
+    ),
+    "disk_sync": ResourceType(
+        name="disk_sync",
+        kind="export",
+        force_new=frozenset({"vm", "disk_key", "disk_index", "disk_file", "datastore",
+                             "capacity_bytes", "snapshot", "volume_id"}),
+        computed=SYNC_OUT,
+        config_model=DiskSyncConfig,
+        stage="export",
+        size_attribute="bytes_read",
     ),
 }

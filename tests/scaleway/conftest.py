@@ -32,9 +32,9 @@ def bucket() -> str:
 
 
 def configure(sim: Simulator, s3_server: MotoS3Server, bucket: str, tmp_path: Path,
-              **extra: object) -> ScalewayProvider:
-    """A ScalewayProvider pointed at the simulator and the moto server."""
-    env = {**sim.env, "SCW_CONFIG_PATH": str(tmp_path / "no-config.yaml")}
+              environ: dict[str, str] | None = None, **extra: object) -> ScalewayProvider:
+    """A ScalewayProvider pointed at the simulator and the moto server (plus ``environ``)."""
+    env = {**sim.env, "SCW_CONFIG_PATH": str(tmp_path / "no-config.yaml"), **(environ or {})}
     prov = ScalewayProvider(environ=env)
     settings = {"s3_endpoint": s3_server.endpoint_url, "transit_bucket": bucket,
                 "poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.05,
