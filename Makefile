@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 # hash of their inputs, so one cache outside the clone serves every clone and CI run.
 export V2S_CACHE ?= /var/cache/vmware2scw
 
-.PHONY: install demo demo-dask test lint typecheck bench schemas clean clean-cache
+.PHONY: install demo demo-dask test test-guests lint typecheck bench schemas clean clean-cache
 
 install:
 	bash tests/lab/install.sh
@@ -20,7 +20,11 @@ demo-dask: install
 test: install
 	$(PY) -m ruff check vmware2scw providers tests benchmarks
 	$(PY) -m mypy
-	$(PY) -m pytest -q -m "not bench and not live" tests
+	$(PY) -m pytest -q -m "not bench and not live and not guests" tests
+
+# Every lab guest variant converted with network dhcp and keep, booted three times (long).
+test-guests: install
+	$(PY) -m pytest -q -m guests tests/convert
 
 bench: install
 	$(PY) -m pytest -q -s -m bench benchmarks tests

@@ -15,7 +15,9 @@ from v2s_qemu.inplace import convert_in_place
 from tests.convert.conftest import guestfs_cache
 from tests.lab.guest import build_guest
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+# The lab e2e block test (tests/e2e/test_block_transport.py) converts in place and boots in
+# `make test`; this closer look runs with the guest matrix (`make test-guests`).
+pytestmark = [pytest.mark.slow, pytest.mark.guests, pytest.mark.timeout(1500)]
 ESP_ROOM = 256 << 20
 
 
