@@ -116,8 +116,18 @@ def render(schema: dict[str, Any]) -> str:
     out = [HEADER]
     queue: list[tuple[str, dict[str, Any], str]] = [("(top level)", schema, "")]
     seen: set[str] = set()
-    while queue:
-        title, node, prefix = queue.pop(0)
+    rendered: set[int] = set()
+    # provider settings blocks are chosen by a block's `source`, not reached by a key
+    extra = [(f"providers.<name> with source: {name.removeprefix('settings_')}", node,
+              f"providers.<{name.removeprefix('settings_')}>.")
+             for name, node in defs.items() if name.startswith("settings_")]
+    extra += [(f"{name} (inside a provider's settings)", node, f"{name}.")
+              for name, node in defs.items() if not name.startswith("settings_")]
+    while queue or extra:
+        title, node, prefix = queue.pop(0) if queue else extra.pop(0)
+        if id(node) in rendered:
+            continue
+        rendered.add(id(node))
         props: dict[str, Any] = node.get("properties", {})
         required = set(node.get("required", []))
         desc = (node.get("description") or "").replace("``", "`").strip()
